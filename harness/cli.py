@@ -1,0 +1,36 @@
+"""`profit` command: one entry point, each subcommand in the module that owns it."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module with `main(argv) -> int`, one-line help)
+COMMANDS = {
+    "train": ("training.cli", "fine-tune a causal LM with ProFit or a baseline objective; writes a checkpoint"),
+    "eval": ("harness.evaluate.cli", "score checkpoints on the benchmarks with vLLM + lm-eval; fills the store"),
+    "report": ("harness.report.cli", "leaderboard tables and plots from the results store"),
+    "pipeline": ("harness.pipeline.cli", "a whole grid from one YAML: train -> evaluate -> report"),
+    "base": ("training.embedded.cli", "build the embedded offline base model (tokenizer + small causal LM)"),
+}
+
+USAGE = "usage: profit <command> [options]   (profit <command> --help for its options)\n\ncommands:\n" + "\n".join(
+    f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"profit: unknown command {name!r}\n\n{USAGE}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Training: token-selective objectives and the `profit train` recipe."""
