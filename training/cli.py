@@ -1,0 +1,95 @@
+"""`profit train`: a YAML config plus `--field value` overrides in, a checkpoint folder out.
+
+Runs under plain python, `accelerate launch -m training.cli ...` and `torchrun -m training.cli ...` alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import fields
+
+from harness.offline import go_offline
+
+from .config import OBJECTIVE_FIELDS, PRESETS, ConfigError, TrainConfig
+
+EPILOG = """\
+Order of precedence: defaults < --preset < the --config file < --field flags.
+Objective fields are nested (--objective.tau 0.2) or flat (--tau 0.2); --objective NAME sets objective.objective.
+Booleans take true/false (a bare --flag means true).
+Outputs in output_dir: the model (safetensors, tokenizer with the training chat template, generation config),
+profit_run.json (written last; "complete": true marks a finished run), train_log.jsonl, and checkpoints/ (resumable
+states, removed at the end unless keep_checkpoints). Multi-GPU: accelerate launch --config_file
+configs/accelerate/ddp.yaml -m training.cli --config FILE (or torchrun --nproc_per_node N -m training.cli ...).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="profit train",
+        description="Fine-tune a local Hugging Face causal LM with ProFit or a baseline objective.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of config fields.")
+    parser.add_argument("--resume", action="store_true", help="go on from the last state in output_dir/checkpoints.")
+    parser.add_argument("--dry-run", action="store_true", help="check the config, print it and its hash, then exit.")
+    fields_group = parser.add_argument_group("config fields")
+    for f in fields(TrainConfig):
+        if f.name == "objective":
+            continue
+        choices = f" Presets: {', '.join(PRESETS)}." if f.name == "preset" else ""
+        flag = {"nargs": "?", "const": "true"} if isinstance(f.default, bool) else {}
+        fields_group.add_argument(f"--{f.name}", dest=f.name, metavar=_metavar(f), default=argparse.SUPPRESS,
+                                  help=_help(f, choices), **flag)
+    objective = parser.add_argument_group("objective fields (nested under `objective:` in YAML)")
+    for name, f in OBJECTIVE_FIELDS.items():
+        flags = [f"--objective.{name}", f"--{name}"] if name != "objective" else ["--objective.objective",
+                                                                                  "--objective"]
+        objective.add_argument(*flags, dest=f"objective.{name}", metavar=_metavar(f), default=argparse.SUPPRESS,
+                               help=_help(f))
+    return parser
+
+
+def _help(f, extra: str = "") -> str:
+    return f"{f.metadata['help']}{extra} (default: {f.default!r})".replace("%", "%%")  # argparse formats help
+
+
+def _metavar(f) -> str:
+    return {bool: "BOOL", int: "INT", float: "FLOAT"}.get(type(f.default), "STR")
+
+
+def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
+    args = build_parser().parse_args(argv)
+    reserved = {"config", "resume", "dry_run"}
+    overrides = {k: v for k, v in vars(args).items() if k not in reserved}
+    return TrainConfig.from_yaml(args.config, overrides), args
+
+
+def main(argv: list[str] | None = None) -> int:
+    go_offline()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    try:
+        cfg, args = parse(argv)
+        if args.dry_run:
+            print(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.config_hash()}, indent=2))
+            return 0
+        from .api import train
+        from .data import BadRow
+
+        try:
+            folder = train(cfg, resume=args.resume)
+        except BadRow as err:
+            raise ConfigError(f"bad training data: {err}") from err
+    except ConfigError as err:
+        print(f"profit train: error: {err}", file=sys.stderr)
+        return 2
+    print(f"checkpoint: {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Load the tokenizer and the causal LM from a local folder, and wrap it with LoRA adapters when asked."""
+
+from __future__ import annotations
+
+import torch
+
+from .config import TrainConfig
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.float32, "fp16": torch.float32, "bf16-pure": torch.bfloat16}
+
+
+def load_tokenizer(cfg: TrainConfig):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    if tokenizer.pad_token_id is None:
+        # Only the padded collator ever writes pad ids, and their labels are masked, so any id serves.
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(cfg: TrainConfig):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        cfg.model, dtype=DTYPES[cfg.precision], attn_implementation=cfg.attn_implementation
+    )
+    model.config.use_cache = False
+    if cfg.finetuning == "lora":
+        model = with_lora(model, cfg)
+    return model
+
+
+def with_lora(model, cfg: TrainConfig):
+    from peft import LoraConfig, get_peft_model
+
+    target = cfg.lora_target if cfg.lora_target == "all-linear" else [t.strip() for t in cfg.lora_target.split(",")]
+    lora = LoraConfig(
+        r=cfg.lora_rank,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=target,
+        task_type="CAUSAL_LM",
+    )
+    if cfg.gradient_checkpointing:
+        model.enable_input_require_grads()  # checkpointed blocks need an input that requires grad
+    return get_peft_model(model, lora)
+
+
+def base_of(model):
+    """The transformers model inside peft / DDP wrappers."""
+    while hasattr(model, "module"):
+        model = model.module
+    return model.get_base_model() if hasattr(model, "get_base_model") else model

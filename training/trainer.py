@@ -1,0 +1,128 @@
+"""`transformers.Trainer` with the token-selective objectives, exact global-batch counts and their statistics.
+
+Why a subclass and not `compute_loss_func`: Trainer only counts the supervised tokens of the accumulation window.
+The `sequence` and `kept` normalisations also need the number of sequences and micro-batches of the whole global
+batch (all accumulation steps, all ranks), and packed rows need their sequence ids; both are counted here when
+the window's micro-batches are fetched, then every micro-batch's loss is its exact share of the global objective.
+"""
+
+from __future__ import annotations
+
+import inspect
+import resource
+import time
+
+import torch
+from transformers import Trainer
+
+from .config import ConfigError
+from .model import base_of
+from .objectives import BatchCounts, ObjectiveConfig, TokenStats, lean_selective_loss, selective_loss
+from .objectives.loss import IGNORE_INDEX
+
+
+def batch_counts(batch: dict) -> torch.Tensor:
+    """[supervised tokens, sequences with one, input tokens] of one micro-batch (labels predict at i+1)."""
+    labels, seq_ids = batch["labels"], batch["seq_ids"]
+    supervised = labels[..., 1:] != IGNORE_INDEX
+    sequences = torch.unique(seq_ids[..., :-1][supervised]).numel()
+    inputs = batch["attention_mask"].sum() if "attention_mask" in batch else labels.numel()
+    return torch.tensor([float(supervised.sum()), float(sequences), float(inputs)])
+
+
+def peak_memory_mb() -> float:
+    """Peak accelerator memory allocated, else the process's peak resident memory."""
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+class ProfitTrainer(Trainer):
+    def __init__(self, *args, objective: ObjectiveConfig, loss_impl: str = "plain", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.objective = objective
+        self.loss_impl = loss_impl
+        self.loss_is_scaled_for_ga = True  # every micro-batch loss is already its share of the global objective
+        self._counts: BatchCounts | None = None
+        self._window = torch.zeros(5)  # TokenStats sums (4) + input tokens, since the last log
+        self._window_start = time.perf_counter()
+        self._hidden: torch.Tensor | None = None
+        if loss_impl == "lean":
+            self._hook_last_hidden_state()
+
+    # ---- the lean path needs the last hidden states, not the logits ---------------------------------------------
+
+    def _hook_last_hidden_state(self) -> None:
+        if self.is_fsdp_enabled or self.is_deepspeed_enabled:
+            raise ConfigError("config field `loss_impl`: lean reads lm_head.weight whole, which FSDP and DeepSpeed "
+                              "shard; use loss_impl: plain with them")
+        base = base_of(self.model)
+        if "logits_to_keep" not in inspect.signature(base.forward).parameters:
+            raise ConfigError(f"config field `loss_impl`: {type(base).__name__}.forward has no logits_to_keep, so "
+                              "lean cannot skip the logits; use loss_impl: plain")
+
+        def keep(_module, _inputs, output):
+            self._hidden = output.last_hidden_state if hasattr(output, "last_hidden_state") else output[0]
+
+        base.get_decoder().register_forward_hook(keep)
+
+    # ---- counts of the whole global batch, taken when the accumulation window is fetched ------------------------
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        batch_samples = []
+        for _ in range(num_batches):
+            try:
+                batch_samples.append(next(epoch_iterator))
+            except StopIteration:
+                break
+        if not batch_samples:
+            return batch_samples, None
+        local = sum(batch_counts(b) for b in batch_samples)
+        local = torch.cat([local[:2], torch.tensor([float(len(batch_samples))])]).to(device)
+        total = self.accelerator.reduce(local, reduction="sum") if self.accelerator.num_processes > 1 else local
+        tokens, sequences, micro_batches = (float(x) for x in total)
+        self._counts = BatchCounts(tokens=tokens, sequences=sequences, micro_batches=micro_batches)
+        return batch_samples, torch.tensor(tokens, device=device)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = dict(inputs)
+        labels = inputs.pop("labels")
+        seq_ids = inputs.pop("seq_ids")
+        counts = self._counts if model.training else None
+        if self.loss_impl == "lean":
+            keep_none = torch.zeros(0, dtype=torch.long, device=labels.device)
+            outputs = model(**inputs, use_cache=False, logits_to_keep=keep_none)
+            head = base_of(model).get_output_embeddings()
+            hidden, self._hidden = self._hidden, None
+            out = lean_selective_loss(hidden, head.weight, labels, self.objective, counts=counts, seq_ids=seq_ids,
+                                      bias=head.bias)
+        else:
+            outputs = model(**inputs, use_cache=False)
+            out = selective_loss(outputs.logits, labels, self.objective, counts=counts, seq_ids=seq_ids)
+        if model.training:
+            n_inputs = inputs["attention_mask"].sum() if "attention_mask" in inputs else labels.numel()
+            self._window += torch.cat([out.stats.as_tensor().detach().float().cpu(),
+                                       torch.tensor([float(n_inputs)])])
+        # DDP, FSDP and DeepSpeed average gradients over ranks; each rank's loss is its share of the global sum.
+        loss = out.loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+    # ---- per-logging-step statistics, summed over ranks ---------------------------------------------------------
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs and "train_runtime" not in logs:
+            window = self._window.to(self.args.device)
+            if self.accelerator.num_processes > 1:
+                window = self.accelerator.reduce(window, reduction="sum")
+            window = window.cpu()
+            now = time.perf_counter()
+            elapsed = max(now - self._window_start, 1e-9)
+            logs.update(TokenStats.summary(window[:4]))
+            logs["supervised_tokens"] = int(window[0])
+            logs["tokens"] = int(window[4])
+            logs["tokens_per_s"] = float(window[4]) / elapsed
+            logs["window_s"] = elapsed
+            logs["peak_mem_mb"] = peak_memory_mb()
+            self._window = torch.zeros(5)
+            self._window_start = now
+        super().log(logs, start_time)
