@@ -1,0 +1,51 @@
+"""`profit report`: leaderboard tables, significance tests and plots regenerated from the results store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.report.api import build_report
+from harness.report.store import StoreError
+
+DESCRIPTION = """\
+Regenerate the leaderboard and plots from the results store alone (records/*.json; samples are never read).
+
+Writes under --out:
+  leaderboard.md / .csv / .tex   rows (base model, method, strategy, τ); columns the benchmarks present, Avg
+                                 (the paper's five-benchmark mean when all five are there) and Δ vs SFT;
+                                 cells mean ± stderr in %, best per column in bold, settings in the footer
+  significance.csv               paired bootstrap p-value of each method vs SFT on the same base, per benchmark
+  plots/*.png + *.csv            accuracy vs τ per benchmark and Avg, higher vs lower (paper Fig. 4), training
+                                 curves, core/trivial token probabilities; each beside the CSV it was drawn from
+The same store gives byte-identical files. Exit status 1 when the store is missing or holds no usable record."""
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="profit report", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", type=Path, default=Path("results/store"),
+                        help="results store root, the folder holding records/ (default: results/store)")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="output folder (default: results)")
+    parser.add_argument("--preset", default=None,
+                        help="sampling preset to report (default: the one most records use); tables never mix two")
+    parser.add_argument("--no-paper-table", dest="paper_table", action="store_false",
+                        help="leave out the paper's reported Table 1 rows")
+    parser.add_argument("-q", "--quiet", action="store_true", help="do not print the table")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(list(sys.argv[1:] if argv is None else argv))
+    try:
+        report = build_report(args.store, args.out, paper_table=args.paper_table, preset=args.preset)
+    except StoreError as exc:
+        print(f"profit report: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print((args.out / "leaderboard.md").read_text(encoding="utf-8"))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"profit report: {report.records} records -> {len(report.files)} files under {args.out}/")
+    return 0
