@@ -24,7 +24,7 @@ def token_weights(
     entropy: detached predictive entropy [M] (objective "entropy" only).
     uniform: U(0, 1) draws [M] (strategy "random" only), drawn by the caller so that both paths see the same.
     """
-    p = p.detach().float()
+    p = p.detach()
     if cfg.objective == "sft":
         return torch.ones_like(p)
     if cfg.objective == "dft":
@@ -40,11 +40,11 @@ def token_weights(
             if uniform is None:
                 raise ValueError("the random strategy needs uniform draws")
             keep = uniform >= cfg.tau
-        return keep.float()
+        return keep.to(p.dtype)
     if cfg.objective == "entropy":
         if entropy is None:
             raise ValueError("the entropy objective needs token entropies")
-        return _top_fraction(entropy.detach().float(), cfg.entropy_ratio)
+        return _top_fraction(entropy.detach(), cfg.entropy_ratio).to(p.dtype)
     return _top_fraction(p, cfg.quantile)  # quantile
 
 

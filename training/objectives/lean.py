@@ -22,6 +22,7 @@ from .loss import (
     Supervised,
     coefficients,
     combine,
+    compute_dtype,
     draw_uniform,
     logp_and_lse,
     token_logprobs,
@@ -29,7 +30,7 @@ from .loss import (
 )
 from .normalize import BatchCounts, token_scale
 
-DEFAULT_CHUNK = 1024
+DEFAULT_CHUNK = 512
 
 # coef_fn(start, end, logp_chunk) -> (coefficients [end-start], weights [end-start])
 CoefFn = Callable[[int, int, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -39,7 +40,7 @@ def _chunk_logits(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
     z = h @ weight.T
     if bias is not None:
         z = z + bias
-    return z.float()
+    return z.to(compute_dtype(z))
 
 
 class _WeightedLogprobSum(torch.autograd.Function):
@@ -49,9 +50,10 @@ class _WeightedLogprobSum(torch.autograd.Function):
     def forward(ctx, h, weight, bias, targets, coef_fn: CoefFn, chunk: int):
         m = h.shape[0]
         grad_h = torch.empty_like(h)
-        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=weight.device)
-        grad_b = None if bias is None else torch.zeros(bias.shape, dtype=torch.float32, device=bias.device)
-        total = torch.zeros((), dtype=torch.float32, device=h.device)
+        acc = compute_dtype(weight)
+        grad_w = torch.zeros(weight.shape, dtype=acc, device=weight.device)
+        grad_b = None if bias is None else torch.zeros(bias.shape, dtype=acc, device=bias.device)
+        total = torch.zeros((), dtype=acc, device=h.device)
         logps, all_weights = [], []
         for start in range(0, m, chunk):
             end = min(start + chunk, m)
@@ -64,13 +66,15 @@ class _WeightedLogprobSum(torch.autograd.Function):
             dz = z.sub_(lse[:, None]).exp_().mul_(-coef[:, None])
             dz[torch.arange(end - start, device=dz.device), tc] += coef
             grad_h[start:end] = (dz.to(weight.dtype) @ weight).to(h.dtype)
-            grad_w.addmm_(dz.T, hc.float())
+            grad_w.addmm_(dz.T, hc.to(acc))
             if grad_b is not None:
                 grad_b += dz.sum(0)
             logps.append(logp)
             all_weights.append(w)
         ctx.save_for_backward(grad_h, grad_w, grad_b if grad_b is not None else torch.empty(0))
         ctx.has_bias = bias is not None
+        ctx.weight_dtype = weight.dtype
+        ctx.used = False
         logp_all = torch.cat(logps) if logps else h.new_zeros(0, dtype=torch.float32)
         w_all = torch.cat(all_weights) if all_weights else h.new_zeros(0, dtype=torch.float32)
         ctx.mark_non_differentiable(logp_all, w_all)
@@ -78,9 +82,15 @@ class _WeightedLogprobSum(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_total, _g_logp, _g_w):
+        # The saved gradients are scaled in place: a [vocab x hidden] float32 copy is the size of the model's
+        # output layer. So this backward can run once only (no retain_graph on the lean loss).
+        if ctx.used:
+            raise RuntimeError("the lean loss was back-propagated twice; compute it again instead")
+        ctx.used = True
         grad_h, grad_w, grad_b = ctx.saved_tensors
-        gb = (grad_b * g_total) if ctx.has_bias else None
-        return grad_h * g_total.to(grad_h.dtype), grad_w * g_total, gb, None, None, None
+        grad_w = grad_w.mul_(g_total).to(ctx.weight_dtype)
+        gb = grad_b.mul_(g_total).to(ctx.weight_dtype) if ctx.has_bias else None
+        return grad_h.mul_(g_total.to(grad_h.dtype)), grad_w, gb, None, None, None
 
 
 @torch.no_grad()
@@ -116,7 +126,7 @@ def lean_selective_loss(
     h = hidden.reshape(-1, hidden.shape[-1]).index_select(0, sup.index)
     m = h.shape[0]
     uniform = draw_uniform(cfg, m, h.device, generator)
-    scale = token_scale(cfg, sup.seq_ids)
+    scale = token_scale(cfg, sup.seq_ids, compute_dtype(weight))
 
     if cfg.is_local:
 

@@ -48,6 +48,11 @@ def draw_uniform(cfg: ObjectiveConfig, m: int, device, generator: torch.Generato
     return torch.rand(m, generator=generator, device=device if generator is None else generator.device).to(device)
 
 
+def compute_dtype(t: torch.Tensor) -> torch.dtype:
+    """Half precision is upcast to float32 for the softmax (as the authors' code does); float64 stays float64."""
+    return torch.promote_types(t.dtype, torch.float32)
+
+
 def logp_and_lse(z: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """log p of each target and the log-partition, from float32 logits [M, V]."""
     lse = torch.logsumexp(z, dim=-1)
@@ -56,7 +61,7 @@ def logp_and_lse(z: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, 
 
 def token_logprobs(logits: torch.Tensor, targets: torch.Tensor, with_entropy: bool = False):
     """log p of each target (differentiable) and, optionally, the detached predictive entropy; float32."""
-    z = logits.float()
+    z = logits.to(compute_dtype(logits))
     logp, lse = logp_and_lse(z, targets)
     entropy = None
     if with_entropy:
@@ -107,5 +112,5 @@ def selective_loss(
     logp, entropy = token_logprobs(z, sup.targets, with_entropy=cfg.needs_entropy)
     p = logp.detach().exp()
     weights = token_weights(cfg, p, entropy, draw_uniform(cfg, p.numel(), p.device, generator))
-    coef = coefficients(cfg, weights, token_scale(cfg, sup.seq_ids))
+    coef = coefficients(cfg, weights, token_scale(cfg, sup.seq_ids, logp.dtype))
     return combine(cfg, sup, weighted_logprob_sum(coef, logp), p, weights, counts, anchors=(logits,))

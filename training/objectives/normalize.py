@@ -28,12 +28,12 @@ class BatchCounts:
         return BatchCounts(tokens=float(seq_ids.numel()), sequences=float(torch.unique(seq_ids).numel()))
 
 
-def token_scale(cfg: ObjectiveConfig, seq_ids: torch.Tensor) -> torch.Tensor | None:
+def token_scale(cfg: ObjectiveConfig, seq_ids: torch.Tensor, dtype: torch.dtype) -> torch.Tensor | None:
     """1 / (supervised tokens of the token's own sequence) for `sequence`; None (meaning 1) otherwise."""
     if cfg.normalization != "sequence" or seq_ids.numel() == 0:
         return None
     _, inverse, lengths = torch.unique(seq_ids, return_inverse=True, return_counts=True)
-    return 1.0 / lengths[inverse].float()
+    return 1.0 / lengths[inverse].to(dtype)
 
 
 def denominator(cfg: ObjectiveConfig, counts: BatchCounts, kept_here: float) -> float:
