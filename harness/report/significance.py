@@ -33,16 +33,31 @@ class Comparison:
     p_value: float
 
 
-def _doc_means(results: list[Result]) -> dict:
+def _doc_means(results: list[Result]) -> tuple[tuple, np.ndarray] | None:
+    """(doc ids, each doc's score averaged over the replicates that have it); None without per-doc scores."""
+    scored = [r for r in results if r.doc_scores is not None]
+    if not scored:
+        return None
+    if all(r.doc_ids == scored[0].doc_ids for r in scored):  # the usual case, vectorised
+        return scored[0].doc_ids, np.mean([r.doc_scores for r in scored], axis=0)
     sums: dict = defaultdict(float)
     counts: dict = defaultdict(int)
-    for r in results:
-        if r.doc_scores is None:
-            continue
+    for r in scored:
         for doc, score in zip(r.doc_ids, r.doc_scores.tolist()):
             sums[doc] += score
             counts[doc] += 1
-    return {doc: sums[doc] / counts[doc] for doc in sums}
+    ids = tuple(sums)
+    return ids, np.array([sums[d] / counts[d] for d in ids])
+
+
+def _paired(a: tuple[tuple, np.ndarray], b: tuple[tuple, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Scores of the questions both sides have, in one fixed order."""
+    if a[0] == b[0]:
+        return a[1], b[1]
+    index_a, index_b = {d: i for i, d in enumerate(a[0])}, {d: i for i, d in enumerate(b[0])}
+    common = sorted(set(index_a) & set(index_b), key=_doc_order)
+    return (np.array([a[1][index_a[d]] for d in common], dtype=float),
+            np.array([b[1][index_b[d]] for d in common], dtype=float))
 
 
 def _doc_order(doc):
@@ -77,14 +92,13 @@ def compare_to_sft(table: Table, resamples: int = RESAMPLES, seed: int = SEED) -
         for bench in table.benches:
             if bench.task not in row.results or bench.task not in ref.results:
                 continue
-            a, b = _doc_means(row.results[bench.task]), _doc_means(ref.results[bench.task])
-            common = sorted(set(a) & set(b), key=_doc_order)
-            if not common:
+            mine, theirs = _doc_means(row.results[bench.task]), _doc_means(ref.results[bench.task])
+            a, b = _paired(mine, theirs) if mine and theirs else (np.empty(0), np.empty(0))
+            if not len(a):
                 notes.append(f"significance: {row.key.base} {row.key.method} {bench.label}: no per-question scores "
                              "shared with SFT")
                 continue
-            pending[len(common)].append((row, ref, bench, np.array([a[d] for d in common]),
-                                         np.array([b[d] for d in common])))
+            pending[len(a)].append((row, ref, bench, a, b))
     out = []
     for n in sorted(pending):
         group = pending[n]

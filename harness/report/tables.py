@@ -55,7 +55,7 @@ def _ours(table: Table) -> list[DisplayRow]:
         for col in columns:
             if cells.get(col) is not None:
                 values[col].append(pct(cells[col].mean))
-    best = {col: max(v) for col, v in values.items() if v}
+    best = {col: max(v) for col, v in values.items() if len(v) >= 2}  # a lone value is not "best"
     out = []
     for row in table.rows:
         cells = {**row.cells, "avg": row.avg, "delta": row.delta}

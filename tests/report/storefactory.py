@@ -89,3 +89,36 @@ def tiny_store(store: Path) -> Path:
         record(store, task=gsm, scores=ones(g, 5, 2), stderr=0.03, run=r)
         record(store, task=tb, scores=ones(t, 5), stderr=0.04, run=r)
     return store
+
+
+PAPER_TASKS = {"profit_gsm8k": 1319, "profit_math500": 500, "profit_aime24": 30, "profit_gpqa_diamond": 198,
+               "profit_ifeval": 541}
+
+
+def synthetic_store(store: Path, n_records: int, docs_scale: float = 1.0, repeats: int = 8) -> int:
+    """About n_records records of a realistic grid (bases x methods x τ x 3 seeds x the paper's five tasks).
+
+    Scores are drawn from a seeded generator; doc counts are the benchmarks' own times docs_scale.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    methods = [("sft", "higher", 0.1), ("dft", "higher", 0.1), ("entropy", "higher", 0.1)]
+    methods += [("profit", s, t) for s in ("higher", "lower") for t in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    written, b = 0, 0
+    while written < n_records:
+        base = f"synthetic-base-{b}"
+        for seed in (1, 2, 3):
+            for i, (objective, strategy, tau) in enumerate([("base", "", 0.0), *methods]):
+                r = None if objective == "base" else run(base, objective, seed, strategy, tau, kept=1 - tau / 2)
+                path = f"/ckpt/{base}/{i}-s{seed}" if r else f"/models/{base}"
+                for task, n in PAPER_TASKS.items():
+                    if written >= n_records:
+                        return written
+                    n = max(2, int(n * docs_scale))
+                    p = rng.uniform(0.2, 0.8)
+                    scores = (rng.random((n, repeats)) < p).astype(int).tolist()
+                    record(store, task=task, scores=scores, run=r, model_path=path, eval_seed=1000 + seed)
+                    written += 1
+        b += 1
+    return written

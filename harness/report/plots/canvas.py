@@ -28,13 +28,23 @@ COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e3
 
 
 @contextmanager
-def figure(path: Path, ncols: int = 1, nrows: int = 1, panel: tuple[float, float] = (4.2, 3.2)) -> Iterator:
-    """Yield (figure, axes grid as a list of rows); save as PNG without version or time stamps on exit."""
+def figure(path: Path, ncols: int = 1, nrows: int = 1, panel: tuple[float, float] = (3.6, 2.6), *,
+           left: float = 0.7, right: float = 0.3, top: float = 0.4, bottom: float = 0.55, wgap: float = 0.8,
+           hgap: float = 0.8) -> Iterator:
+    """Yield (figure, axes grid as a list of rows); save as PNG without version or time stamps on exit.
+
+    Sizes are inches: each panel's plot area, and fixed margins and gaps around it (room for labels and legends
+    placed outside). Fixed margins instead of a layout engine: several times faster on big grids, same result.
+    """
+    width = left + right + ncols * panel[0] + (ncols - 1) * wgap
+    height = top + bottom + nrows * panel[1] + (nrows - 1) * hgap
     with mpl.rc_context():
         mpl.rcdefaults()
         mpl.rcParams.update(_RC)
-        fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+        fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
+        fig.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                            top=1 - top / height, wspace=wgap / panel[0], hspace=hgap / panel[1])
         axes = fig.subplots(nrows, ncols, squeeze=False)
         yield fig, [list(row) for row in axes]
         path.parent.mkdir(parents=True, exist_ok=True)

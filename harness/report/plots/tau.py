@@ -69,7 +69,7 @@ def _log_x(taus: list[float]) -> bool:
 
 def draw_acc_vs_tau(rows: list[dict], title: str, path: Path) -> None:
     groups = sorted({(r["base_model"], r["variant"]) for r in rows})
-    with figure(path, ncols=len(groups), panel=(4.6, 4.4)) as (_, axes):
+    with figure(path, ncols=len(groups), panel=(3.8, 2.8), right=0.7, bottom=1.15, wgap=1.4) as (_, axes):
         for ax, (base, variant) in zip(axes[0], groups):
             mine = [r for r in rows if (r["base_model"], r["variant"]) == (base, variant)]
             kept_ax = None
@@ -111,7 +111,7 @@ def draw_acc_vs_tau(rows: list[dict], title: str, path: Path) -> None:
             ax.set_ylabel(f"{title} accuracy (%)")
             ax.set_title(base + (f" [{variant}]" if variant else ""))
             # Below the panel: inside it would hide the bands.
-            ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2)
+            ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)
 
 
 def acc_vs_tau(table: Table, bench: Benchmark | None, out_dir: Path) -> list[Path]:
@@ -150,7 +150,7 @@ def fig4_tidy(table: Table) -> list[dict]:
 def draw_fig4(rows: list[dict], avg_label: str, path: Path) -> None:
     groups = sorted({(r["base_model"], r["variant"]) for r in rows})
     labels = list(dict.fromkeys(r["benchmark"] for r in rows))
-    with figure(path, ncols=2, nrows=len(groups), panel=(4.6, 4.0)) as (_, axes):
+    with figure(path, ncols=2, nrows=len(groups), panel=(4.0, 2.8), bottom=1.0, hgap=1.5) as (_, axes):
         for axrow, (base, variant) in zip(axes, groups):
             for ax, strategy, letter in zip(axrow, ("lower", "higher"), "ab"):
                 ax.set_title(f"({letter}) {_STRATEGY_TEXT[strategy]} — {base}" + (f" [{variant}]" if variant else ""))
@@ -173,7 +173,7 @@ def draw_fig4(rows: list[dict], avg_label: str, path: Path) -> None:
                         ax.axhline(pts[0]["sft_mean"], ls="--", lw=0.9, color=color)
                 if _log_x([p["tau"] for p in pts_all]):
                     ax.set_xscale("log")
-                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3, title="dashed: SFT",
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=3, title="dashed: SFT",
                           title_fontsize=7)
 
 

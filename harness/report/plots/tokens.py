@@ -91,7 +91,7 @@ def draw(rows: list[dict], path: Path) -> None:
     shares = [r for r in rows if r["kind"] == "kept_share"]
     n = len(models) + bool(shares)
     ncols = min(n, 3)
-    with figure(path, ncols=ncols, nrows=-(-n // ncols)) as (fig, axes):
+    with figure(path, ncols=ncols, nrows=-(-n // ncols)) as (_, axes):
         flat = [ax for row in axes for ax in row]
         for ax, model in zip(flat, models):
             for i, cls in enumerate(CLASSES):

@@ -65,7 +65,8 @@ def tidy(table: Table, store: Path) -> tuple[list[dict], list[str]]:
 
 def draw(rows: list[dict], path: Path) -> None:
     series = list(dict.fromkeys((r["base_model"], r["method"], r["strategy"], r["tau"]) for r in rows))
-    with figure(path, ncols=2, panel=(5.0, 3.4)) as (fig, axes):
+    legend = len(series) <= 16
+    with figure(path, ncols=2, panel=(4.0, 2.8), right=2.8 if legend else 0.3) as (_, axes):
         loss_ax, kept_ax = axes[0]
         for i, key in enumerate(series):
             color = COLORS[i % len(COLORS)]
@@ -81,7 +82,7 @@ def draw(rows: list[dict], path: Path) -> None:
         loss_ax.set(xlabel="step", ylabel="training loss", title="loss")
         kept_ax.set(xlabel="step", ylabel="kept fraction of supervised tokens", title="kept fraction",
                     ylim=(0, 1.05))
-        if len(series) <= 16:
+        if legend:
             kept_ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
