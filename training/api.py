@@ -74,7 +74,9 @@ def _training_arguments(cfg: TrainConfig, out: Path):
         remove_unused_columns=False,
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
+        dataloader_pin_memory=torch.accelerator.is_available(),
+        # Without an accelerator, transformers only sets up multi-process (gloo) DDP when told it runs on CPU.
+        use_cpu=not torch.accelerator.is_available(),
         disable_tqdm=False,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import fields
 
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"profit train: error: {err}", file=sys.stderr)
         return 2
-    print(f"checkpoint: {folder}")
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"checkpoint: {folder}")
     return 0
 
 

@@ -72,6 +72,9 @@ class ChatRenderer:
             else:
                 end = self._content_end(full, message["content"], start, i)
             if end <= start:
+                if message["content"].strip():
+                    raise BadRow(f"chat template {self.template_name}: cannot find assistant turn {i} in the "
+                                 "rendering (it renders as nothing)")
                 continue  # an empty answer: nothing to supervise
             spans.append((max(start, cursor), end))
             cursor = end
