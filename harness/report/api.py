@@ -51,8 +51,12 @@ def _significance(table: Table, out: Path, report: Report) -> None:
     report.files.append(out / "significance.csv")
 
 
-def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: str | None = None) -> Report:
+def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: str | None = None,
+                 plots: bool = True) -> Report:
     """Write leaderboard.{md,csv,tex}, significance.csv and plots/ under `out` from the records in `store`.
+
+    paper_table: add the paper's reported rows for matching base models. preset: the sampling preset to report
+    (default: the one most records use). plots: False writes the tables only (plots cost most of the time).
 
     Raises StoreError (a message for the user) when the store is missing or holds no usable record; anything
     partial is reported in Report.notes and the table footer instead.
@@ -76,7 +80,13 @@ def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: st
     _write(out / "leaderboard.csv", csv_text(table, shown), report)
     _write(out / "leaderboard.tex", latex(table, shown, footer), report)
 
-    plots = out / "plots"
+    report.notes.extend(table.notes)
+    if plots:
+        _plots(table, store, out / "plots", report)
+    return report
+
+
+def _plots(table: Table, store: Path, plots: Path, report: Report) -> None:
     written = []
     for bench in [*table.benches, None]:
         written += acc_vs_tau(table, bench, plots)
@@ -95,5 +105,3 @@ def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: st
         for old in sorted(plots.iterdir()):
             if old.name.startswith(_PLOT_PREFIXES) and old not in written:
                 old.unlink()
-    report.notes[:0] = table.notes
-    return report

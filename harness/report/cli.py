@@ -32,6 +32,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="sampling preset to report (default: the one most records use); tables never mix two")
     parser.add_argument("--no-paper-table", dest="paper_table", action="store_false",
                         help="leave out the paper's reported Table 1 rows")
+    parser.add_argument("--no-plots", dest="plots", action="store_false",
+                        help="write the tables and significance.csv only (plots take most of the time)")
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print the table")
     return parser.parse_args(argv)
 
@@ -39,7 +41,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(list(sys.argv[1:] if argv is None else argv))
     try:
-        report = build_report(args.store, args.out, paper_table=args.paper_table, preset=args.preset)
+        report = build_report(args.store, args.out, paper_table=args.paper_table, preset=args.preset,
+                              plots=args.plots)
     except StoreError as exc:
         print(f"profit report: {exc}", file=sys.stderr)
         return 1

@@ -110,7 +110,8 @@ def synthetic_store(store: Path, n_records: int, docs_scale: float = 1.0, repeat
         base = f"synthetic-base-{b}"
         for seed in (1, 2, 3):
             for i, (objective, strategy, tau) in enumerate([("base", "", 0.0), *methods]):
-                r = None if objective == "base" else run(base, objective, seed, strategy, tau, kept=1 - tau / 2)
+                kept = min(1.0, 0.1 + tau) if strategy == "lower" else 1 - 0.6 * tau
+                r = None if objective == "base" else run(base, objective, seed, strategy, tau, kept=kept)
                 path = f"/ckpt/{base}/{i}-s{seed}" if r else f"/models/{base}"
                 for task, n in PAPER_TASKS.items():
                     if written >= n_records:
@@ -122,3 +123,11 @@ def synthetic_store(store: Path, n_records: int, docs_scale: float = 1.0, repeat
                     written += 1
         b += 1
     return written
+
+
+if __name__ == "__main__":
+    # Regenerates the example in docs/report.md: python -m tests.report.storefactory STORE [N_RECORDS]
+    import sys
+
+    target = Path(sys.argv[1])
+    print(synthetic_store(target, int(sys.argv[2]) if len(sys.argv) > 2 else 210), "records in", target)
