@@ -18,8 +18,11 @@ from harness.report.tables import csv_text, display_rows, latex, markdown
 
 SIGNIFICANCE_FIELDS = ["base_model", "method", "strategy", "tau", "variant", "benchmark", "task", "n_questions",
                        "mean", "sft_mean", "diff", "p_value", "resamples", "seed"]
-# Files this module writes under plots/; older ones that this run did not write are removed as stale.
-_PLOT_PREFIXES = ("acc_vs_tau_", "higher_vs_lower.", "training_curves.", "token_p_hist.")
+# Plots drawn from the records alone: older ones that this run did not write are removed as stale.
+_FROM_RECORDS = ("acc_vs_tau_", "higher_vs_lower.")
+# Plots drawn from files outside the records (train logs beside checkpoints, token_analysis.json): when those are
+# gone (a clean clone of committed results), the earlier plot is kept, with a note, rather than lost.
+_FROM_SIDE_FILES = ("training_curves.", "token_p_hist.")
 
 
 @dataclass
@@ -103,5 +106,9 @@ def _plots(table: Table, store: Path, plots: Path, report: Report) -> None:
     report.files += written
     if plots.is_dir():
         for old in sorted(plots.iterdir()):
-            if old.name.startswith(_PLOT_PREFIXES) and old not in written:
+            if old in written:
+                continue
+            if old.name.startswith(_FROM_RECORDS):
                 old.unlink()
+            elif old.name.startswith(_FROM_SIDE_FILES) and old.suffix == ".png":
+                report.notes.append(f"plots/{old.name} is kept from an earlier run: its input files are gone")

@@ -139,10 +139,14 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
         notes.append(f"{file}: {why}; left out of the significance tests")
     sampling = raw.get("sampling") if isinstance(raw.get("sampling"), dict) else {}
     run = run or None
+    try:
+        row = row_key(run, _base_name(model, aliases))
+    except (TypeError, ValueError, AttributeError) as exc:
+        return problem(f"model.run.objective is malformed ({exc})")
     kept = (run or {}).get("kept_fraction")
     return Result(
         file=file,
-        row=row_key(run, _base_name(model, aliases)),
+        row=row,
         bench=benchmark_of(str(task["name"])),
         task_version=task.get("version"),
         n_docs=task.get("n_docs") if isinstance(task.get("n_docs"), int) else None,

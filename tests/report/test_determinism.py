@@ -29,5 +29,9 @@ def test_rerun_into_the_same_folder_replaces_stale_plots(tmp_path):
     stale = out / "plots" / "acc_vs_tau_gone.png"
     stale.write_bytes(b"old")
     (out / "plots" / "mine.txt").write_text("kept: not ours")
-    build_report(store, out)
+    # Training curves drawn on a machine that had the checkpoints: a clean clone must not lose them.
+    (out / "plots" / "training_curves.png").write_bytes(b"from the machine that trained")
+    report = build_report(store, out)
     assert not stale.exists() and (out / "plots" / "mine.txt").exists()
+    assert (out / "plots" / "training_curves.png").read_bytes() == b"from the machine that trained"
+    assert "plots/training_curves.png is kept from an earlier run: its input files are gone" in report.notes

@@ -37,6 +37,8 @@ def test_partial_store_reports_what_it_can_and_says_what_it_skipped(tmp_path, ca
     (records / "corrupt.json").write_text("[1, 2", encoding="utf-8")
     (records / "old.json").write_text(json.dumps({**good, "schema": 99}), encoding="utf-8")
     (records / "nometric.json").write_text(json.dumps({**good, "metrics": {}}), encoding="utf-8")
+    badrun = {**good["model"], "run": {**good["model"]["run"], "objective": {"objective": "profit", "tau": "high"}}}
+    (records / "badrun.json").write_text(json.dumps({**good, "model": badrun}), encoding="utf-8")
     (records / ".tmp-being-written.json").write_text("{", encoding="utf-8")  # another writer's temporary file
     broken = {**good, "per_doc": {"doc_ids": [1, 2], "scores": [[1]]}, "model": {**good["model"], "path": "/x"}}
     broken["model"]["content_hash"] = "other"
@@ -47,6 +49,7 @@ def test_partial_store_reports_what_it_can_and_says_what_it_skipped(tmp_path, ca
     md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
     for expected in ("records/corrupt.json: skipped, unreadable JSON", "records/old.json: skipped, schema 99 is not 1",
                      "records/nometric.json: skipped, metrics.acc.value is missing",
+                     "records/badrun.json: skipped, model.run.objective is malformed",
                      "records/nodocs.json: per_doc.doc_ids and per_doc.scores must be lists of the same length",
                      "b / SFT: no result for MATH-500"):
         assert expected in md and expected in captured.err
