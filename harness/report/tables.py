@@ -127,7 +127,8 @@ def markdown(table: Table, rows: list[DisplayRow], footer: list[str]) -> str:
     lines = ["| " + " | ".join(head) + " |",
              "|" + "|".join([":--"] * 4 + ["--:"] * (len(head) - 4)) + "|"]
     for row in rows:
-        texts = [f"**{t}**" if b else t for t, b in zip(row.texts, row.bold)]
+        texts = [t.replace("|", "\\|") for t in row.texts]  # a name with a pipe must not split the cell
+        texts = [f"**{t}**" if b else t for t, b in zip(texts, row.bold)]
         lines.append("| " + " | ".join(texts) + " |")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {line}" for line in footer) + "\n"
 
@@ -148,7 +149,9 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
 
 
 def latex_escape(text: str) -> str:
-    return "".join(_LATEX.get(ch, ch) for ch in text)
+    escaped = "".join(_LATEX.get(ch, ch) for ch in text)
+    # A negative number wants a minus sign, not a hyphen.
+    return "$-$" + escaped[1:] if text[:1] == "-" and text[1:2].isdigit() else escaped
 
 
 def latex(table: Table, rows: list[DisplayRow], footer: list[str]) -> str:

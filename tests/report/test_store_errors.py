@@ -2,8 +2,11 @@
 
 import json
 
+import pytest
+
 from harness.report.api import build_report
 from harness.report.cli import main
+from harness.report.store import StoreError
 from tests.report.storefactory import ones, record, run
 
 
@@ -66,6 +69,15 @@ def test_mixed_presets_never_share_a_table(tmp_path):
     assert any("several sampling presets: greedy (1 records), paper (2 records)" in n for n in report.notes)
     greedy = build_report(store, tmp_path / "greedy", preset="greedy")
     assert greedy.records == 1
+    with pytest.raises(StoreError, match="holds no usable record with sampling preset 'nope'"):
+        build_report(store, tmp_path / "nope", preset="nope")
+
+
+def test_a_pipe_in_a_name_does_not_break_the_markdown_table(tmp_path):
+    store = tmp_path / "store"
+    record(store, task="profit_gsm8k", scores=ones(3, 5), run=run("a|b", "sft", 1))
+    build_report(store, tmp_path / "out", plots=False)
+    assert "| a\\|b | SFT |" in (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
 
 
 def test_a_newer_record_of_the_same_model_task_and_seed_supersedes_the_older(tmp_path):

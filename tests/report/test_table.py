@@ -73,6 +73,7 @@ def test_latex_has_the_same_cells_escaped(tiny_report):
     out, _ = tiny_report
     tex = (out / "leaderboard.tex").read_text(encoding="utf-8")
     assert r"tiny-base & ProFit & higher & 0.1 & 2 & 85.0 $\pm$ 5.0 & \textbf{90.0 $\pm$ 10.0}" in tex
+    assert r"& 30.0 $\pm$ 2.5 & $-$40.0 $\pm$ 7.5 \\" in tex  # a minus sign, not a hyphen
     assert r"\begin{tabular}{llllrrrrr}" in tex and tex.rstrip().endswith(r"\end{table}")
     assert "_" not in tex.replace(r"\_", "")  # every underscore escaped
 
