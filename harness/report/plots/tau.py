@@ -69,8 +69,14 @@ def _log_x(taus: list[float]) -> bool:
 
 def draw_acc_vs_tau(rows: list[dict], title: str, path: Path) -> None:
     groups = sorted({(r["base_model"], r["variant"]) for r in rows})
-    with figure(path, ncols=len(groups), panel=(3.8, 2.8), right=0.7, bottom=1.15, wgap=1.4) as (_, axes):
-        for ax, (base, variant) in zip(axes[0], groups):
+    ncols = min(len(groups), 3)
+    nrows = -(-len(groups) // ncols)
+    with figure(path, ncols=ncols, nrows=nrows, panel=(3.8, 2.8), right=0.7, bottom=1.15, wgap=1.4,
+                hgap=1.6) as (_, axes):
+        flat = [ax for row in axes for ax in row]
+        for ax in flat[len(groups):]:
+            ax.set_visible(False)
+        for ax, (base, variant) in zip(flat, groups):
             mine = [r for r in rows if (r["base_model"], r["variant"]) == (base, variant)]
             kept_ax = None
             for i, strategy in enumerate(STRATEGIES):
