@@ -1,0 +1,147 @@
+"""The pipeline's YAML: one file describes the whole experiment grid. Checked before any work starts."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from training.objectives import ObjectiveConfig
+
+
+class PipelineConfigError(ValueError):
+    """A bad pipeline config; the message names the file and the field."""
+
+
+def _f(default, help_text: str):
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help_text})
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass
+class BaseModel:
+    name: str = _f("", "short label for tables and folder names, e.g. qwen3-0.6b-base.")
+    path: str = _f("", "a local Hugging Face model folder; or leave empty with `embedded: true`.")
+    embedded: bool = _f(False, "use the project's own small base model, built offline on first use (cached).")
+
+
+@dataclass
+class EvalTask:
+    name: str = _f("", "an lm-eval task or group name from tasks/ (e.g. profit_testbed, profit_paper5).")
+    limit: int | None = _f(None, "score only the first N documents of each task (None: all).")
+
+
+@dataclass
+class EvalSettings:
+    tasks: list = _f([], "tasks to score, each {name, limit}.")
+    backend: str = _f("vllm", "vllm (in-process engine), vllm-server or hf.")
+    sampling: str = _f("greedy", "sampling preset: greedy or paper.")
+    seed: int = _f(1234, "sampling seed recorded in the store.")
+    include_base: bool = _f(True, "also score each untrained base model (the paper's Vanilla rows).")
+    engine: dict = _f({}, "extra engine settings passed through (e.g. tensor_parallel_size, gpu_memory_utilization).")
+
+
+@dataclass
+class PipelineConfig:
+    """One experiment: every field is documented in the README (Pipeline config)."""
+
+    name: str = _f("experiment", "name shown in logs.")
+    runs_dir: str = _f("runs", "where checkpoints go: <runs_dir>/<base>/<method>/seed<k>/.")
+    store: str = _f("results/store", "results store of evaluation records.")
+    report_dir: str = _f("results", "where tables and plots are written.")
+    base_models: list = _f([], "base models, each {name, path} or {name, embedded: true}.")
+    train: dict = _f({}, "TrainConfig fields shared by every run (data, learning_rate, epochs, ...).")
+    methods: list = _f([], "objectives; a list value (tau: [0.1, 0.3]) expands into one run per value.")
+    seeds: list = _f([0], "training seeds; every method runs once per seed.")
+    eval: EvalSettings = field(default_factory=EvalSettings, metadata={"help": "what to score and how."})
+    token_analysis: bool = _f(False, "write token_analysis.json (core vs trivial token probabilities; testbed).")
+
+    @staticmethod
+    def from_yaml(path: str | Path) -> PipelineConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise PipelineConfigError(f"{path}: no such config file")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise PipelineConfigError(f"{path}: not valid YAML: {err}") from err
+        return PipelineConfig.from_dict(raw, source=str(path))
+
+    @staticmethod
+    def from_dict(raw: dict, source: str = "config") -> PipelineConfig:
+        def fail(msg: str):
+            raise PipelineConfigError(f"{source}: {msg}")
+
+        if not isinstance(raw, dict):
+            fail("the top level must be a mapping")
+        known = {f.name for f in fields(PipelineConfig)}
+        for key in raw:
+            if key not in known:
+                fail(f"unknown field `{key}` (known: {', '.join(sorted(known))})")
+        cfg = PipelineConfig(**{k: v for k, v in raw.items() if k != "eval"})
+        cfg.eval = _build(EvalSettings, raw.get("eval") or {}, "eval", fail)
+        cfg.eval.tasks = [_build(EvalTask, t if isinstance(t, dict) else {"name": t}, "eval.tasks", fail)
+                          for t in cfg.eval.tasks]
+        cfg.base_models = [_build(BaseModel, b, "base_models", fail) for b in cfg.base_models]
+        cfg.validate(fail)
+        return cfg
+
+    def validate(self, fail) -> None:
+        if not self.base_models:
+            fail("`base_models` is empty: name at least one ({name, path} or {name, embedded: true})")
+        names = [b.name for b in self.base_models]
+        for b in self.base_models:
+            if not b.name:
+                fail("every entry of `base_models` needs a `name`")
+            if bool(b.path) == bool(b.embedded):
+                fail(f"base model `{b.name}`: give exactly one of `path` or `embedded: true`")
+        if len(set(names)) != len(names):
+            fail(f"`base_models` names must be unique, got {names}")
+        if not isinstance(self.seeds, list) or not self.seeds or not all(isinstance(s, int) for s in self.seeds):
+            fail(f"`seeds` must be a non-empty list of integers, got {self.seeds!r}")
+        if not isinstance(self.train, dict):
+            fail("`train` must be a mapping of TrainConfig fields")
+        for key in ("model", "output_dir", "seed", "objective", "base_model_name"):
+            if key in self.train:
+                fail(f"`train.{key}` is set by the pipeline for each run; remove it")
+        try:
+            self.objectives()
+        except (ValueError, TypeError) as err:
+            fail(f"`methods`: {err}")
+        if self.eval.backend not in ("vllm", "vllm-server", "hf"):
+            fail(f"`eval.backend` must be vllm, vllm-server or hf, got {self.eval.backend!r}")
+        if self.eval.sampling not in ("greedy", "paper"):
+            fail(f"`eval.sampling` must be greedy or paper, got {self.eval.sampling!r}")
+        for t in self.eval.tasks:
+            if not t.name:
+                fail("every entry of `eval.tasks` needs a `name`")
+            if t.limit is not None and (not isinstance(t.limit, int) or t.limit < 1):
+                fail(f"`eval.tasks` {t.name}: limit must be a positive integer or null, got {t.limit!r}")
+
+    def objectives(self) -> list[ObjectiveConfig]:
+        """The methods with list values expanded (tau: [0.1, 0.3] -> two objectives), in config order."""
+        out = []
+        for i, method in enumerate(self.methods):
+            if not isinstance(method, dict) or "objective" not in method:
+                raise ValueError(f"entry {i} must be a mapping with an `objective`, got {method!r}")
+            keys = list(method)
+            values = [v if isinstance(v, list) else [v] for v in method.values()]
+            for combo in itertools.product(*values):
+                out.append(ObjectiveConfig(**dict(zip(keys, combo))))
+        if not out:
+            raise ValueError("no methods: list at least one objective")
+        return out
+
+
+def _build(cls, raw: Any, where: str, fail):
+    if not isinstance(raw, dict):
+        fail(f"`{where}` entries must be mappings, got {raw!r}")
+    known = {f.name for f in fields(cls)}
+    for key in raw:
+        if key not in known:
+            fail(f"unknown field `{where}.{key}` (known: {', '.join(sorted(known))})")
+    return cls(**raw)

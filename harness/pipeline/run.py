@@ -1,0 +1,187 @@
+"""Run a pipeline: bases -> training runs -> evaluations -> token analysis -> report, resumable at any point.
+
+Every stage is idempotent: a complete checkpoint of the same config is not retrained (a partial one resumes from its
+last saved state), a stored evaluation record is a cache hit, and the analysis and report are redone only when
+their inputs changed. So a killed pipeline is resumed by running the same command again, and a second run with
+nothing changed does no work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from training.api import is_complete, last_checkpoint
+
+from .config import PipelineConfig
+from .plan import TrainJob, base_folders, training_jobs
+
+log = logging.getLogger("profit.pipeline")
+STATE = ".pipeline_state.json"
+
+
+def _status(job: TrainJob) -> str:
+    if is_complete(job.out, job.config):
+        return "done"
+    return "partial" if last_checkpoint(job.out) is not None else "todo"
+
+
+def describe(cfg: PipelineConfig) -> list[str]:
+    """The work list, for --dry-run: one line per item with its state."""
+    bases = base_folders(cfg)
+    jobs = training_jobs(cfg, bases)
+    lines = [f"pipeline {cfg.name}: {len(bases)} base model(s), {len(jobs)} training run(s), "
+             f"{len(cfg.eval.tasks)} task entr(ies)"]
+    for name, folder in bases.items():
+        state = "ready" if (folder / "config.json").is_file() else "to build" if _is_embedded(cfg, name) else "MISSING"
+        lines.append(f"  base   {name:<24} {state:<9} {folder}")
+    for job in jobs:
+        lines.append(f"  train  {job.name:<40} {_status(job):<8} {job.out}")
+    targets = (len(bases) if cfg.eval.include_base else 0) + len(jobs)
+    for task in cfg.eval.tasks:
+        limit = f"limit {task.limit}" if task.limit else "all docs"
+        lines.append(f"  eval   {task.name:<24} {limit:<10} x {targets} checkpoint(s) "
+                     f"({cfg.eval.backend}, {cfg.eval.sampling}; stored records are reused)")
+    if cfg.token_analysis:
+        lines.append("  analyse token probabilities of the embedded base(s)")
+    lines.append(f"  report {cfg.report_dir}")
+    return lines
+
+
+def _is_embedded(cfg: PipelineConfig, name: str) -> bool:
+    return any(b.name == name and b.embedded for b in cfg.base_models)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _State:
+    """Input digests of the last analysis and report, so an unchanged pipeline does not redo them."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / STATE
+        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+
+    def fresh(self, stage: str, digest: str, outputs: list[Path]) -> bool:
+        return self.data.get(stage) == digest and all(p.exists() for p in outputs)
+
+    def mark(self, stage: str, digest: str) -> None:
+        self.data[stage] = digest
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
+        tmp.replace(self.path)
+
+
+def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
+    """Run every stage; returns a summary (what was done and skipped, wall times)."""
+    from training.api import train
+    from training.embedded import build_base
+
+    started = time.perf_counter()
+    bases = base_folders(cfg)
+    for name, folder in bases.items():
+        if not _is_embedded(cfg, name) and not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"base model {name}: {folder} is not a model folder (no config.json)")
+    jobs = training_jobs(cfg, bases)
+    summary = {"trained": [], "skipped": [], "timings": {}}
+    total = len(bases) + len(jobs) + 3
+    bar = tqdm(total=total, desc=cfg.name, unit="step", disable=not progress, dynamic_ncols=True)
+
+    def advance(what: str) -> None:
+        bar.set_postfix_str(what[-60:], refresh=False)
+        bar.update(1)
+
+    t0 = time.perf_counter()
+    for name, folder in bases.items():
+        if _is_embedded(cfg, name):
+            built = build_base(progress=progress)
+            assert built == folder, f"embedded base built in {built}, expected {folder}"
+        advance(f"base {name}")
+    summary["timings"]["bases_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for job in jobs:
+        if is_complete(job.out, job.config):
+            summary["skipped"].append(job.name)
+        else:
+            bar.set_description_str(f"{cfg.name}: train {job.name}")
+            train(job.config, resume=True)
+            summary["trained"].append(job.name)
+        advance(f"train {job.name}")
+    summary["timings"]["train_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    bar.set_description_str(f"{cfg.name}: evaluate")
+    checkpoints = ([bases[b] for b in bases] if cfg.eval.include_base else []) + [j.out for j in jobs]
+    summary["records"] = _evaluate(cfg, checkpoints)
+    summary["timings"]["eval_s"] = time.perf_counter() - t0
+    advance("evaluate")
+
+    state = _State(Path(cfg.store))
+    t0 = time.perf_counter()
+    if cfg.token_analysis:
+        _analyse(cfg, bases, state)
+    summary["timings"]["analysis_s"] = time.perf_counter() - t0
+    advance("token analysis")
+
+    t0 = time.perf_counter()
+    bar.set_description_str(f"{cfg.name}: report")
+    summary["report"] = _report(cfg, state)
+    summary["timings"]["report_s"] = time.perf_counter() - t0
+    advance("report")
+    bar.close()
+    summary["timings"]["total_s"] = time.perf_counter() - started
+    return summary
+
+
+def _evaluate(cfg: PipelineConfig, checkpoints: list[Path]) -> int:
+    from harness.evaluate.api import evaluate
+
+    by_limit: dict[int | None, list[str]] = {}
+    for task in cfg.eval.tasks:
+        by_limit.setdefault(task.limit, []).append(task.name)
+    records = 0
+    for limit, tasks in by_limit.items():
+        records += len(evaluate(
+            checkpoints, tasks, sampling=cfg.eval.sampling, backend=cfg.eval.backend, store=Path(cfg.store),
+            limit=limit, seed=cfg.eval.seed, engine_kwargs=cfg.eval.engine or None,
+        ))
+    return records
+
+
+def _analyse(cfg: PipelineConfig, bases: dict[str, Path], state: _State) -> None:
+    from training.embedded import token_probabilities
+
+    out = Path(cfg.store) / "token_analysis.json"
+    embedded = {n: f for n, f in bases.items() if _is_embedded(cfg, n)}
+    digest = _digest({n: (f / "base_build.json").read_text() for n, f in embedded.items()})
+    if not embedded or state.fresh("token_analysis", digest, [out]):
+        return
+    docs = [token_probabilities(folder, label=name) for name, folder in embedded.items()]
+    merged = {**docs[0], "models": [m for d in docs for m in d["models"]]}
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(merged, indent=1) + "\n")
+    tmp.replace(out)
+    state.mark("token_analysis", digest)
+
+
+def _report(cfg: PipelineConfig, state: _State) -> list[str]:
+    from harness.report.api import build_report
+
+    store = Path(cfg.store)
+    inputs = sorted(p.name for p in (store / "records").glob("*.json")) if (store / "records").is_dir() else []
+    analysis = store / "token_analysis.json"
+    digest = _digest({"records": inputs, "analysis": analysis.read_text() if analysis.is_file() else None})
+    out = Path(cfg.report_dir)
+    if state.fresh("report", digest, [out / "leaderboard.md"]):
+        return []
+    report = build_report(store, out)
+    state.mark("report", digest)
+    return [str(p) for p in getattr(report, "files", [])]
