@@ -1,0 +1,160 @@
+"""Per-response scorers: `(doc, response) -> {metric: value}`. They parse untrusted model output, so the tasks run
+them only inside the scoring worker (`worker.py`), each call under a time limit; nothing here ever evaluates the text.
+
+A value is a number (averaged over repeats) or a list of booleans (IFEval's instruction-level metrics, pooled).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from _profit_common.text import answer_tail
+
+# ----------------------------------------------------------------------------------------------------------- GSM8K
+# OpenCompass gsm8k_postprocess: the last number before any "Question:" (the model starting a new exemplar).
+_NUMBER = re.compile(r"-?\d+\.\d+|-?\d+")
+# Unlike OpenCompass, "1,000" is read as 1000 rather than 000.
+_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+
+
+def last_number(text: str) -> str | None:
+    text = answer_tail(text.split("Question:", 1)[0])
+    numbers = _NUMBER.findall(_THOUSANDS_COMMA.sub("", text))
+    return numbers[-1] if numbers else None
+
+
+def numbers_equal(pred: str, gold: str) -> bool:
+    # OpenCompass Gsm8kEvaluator: equal as strings, or within 1e-6 as floats ("18.0" == "18").
+    if pred == gold:
+        return True
+    try:
+        return abs(float(pred) - float(gold)) < 1e-6
+    except (ValueError, OverflowError):
+        return False
+
+
+def score_gsm8k(doc: dict, response: str) -> dict:
+    pred = last_number(response)
+    return {"acc": float(pred is not None and numbers_equal(pred, doc["target"]))}
+
+
+# ------------------------------------------------------------------------------------------------ MATH-500 / AIME
+@lru_cache(maxsize=1)
+def _math_verify():
+    import logging
+
+    from latex2sympy2_extended import NormalizationConfig
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    # We enforce our own time limit around every call; math-verify's signal-based one is switched off.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    gold_config = [LatexExtractionConfig(), ExprExtractionConfig()]
+    # OpenCompass MATHEvaluator's prediction config, except malformed_operators=True so that the valid LaTeX
+    # `\frac12` / `\sqrt2` is read. LaTeX extraction only: ExprExtractionConfig would hand the text to sympy's
+    # parse_expr, which calls eval().
+    pred_config = [
+        LatexExtractionConfig(
+            normalization_config=NormalizationConfig(
+                nits=False, malformed_operators=True, basic_latex=True, boxed="all", units=True
+            ),
+            boxed_match_priority=0,
+            try_extract_without_anchor=False,
+        )
+    ]
+    return parse, verify, gold_config, pred_config
+
+
+@lru_cache(maxsize=4096)
+def _parsed_gold(answer: str):
+    parse, _, gold_config, _ = _math_verify()
+    return parse(f"${answer}$", extraction_config=gold_config, extraction_mode="first_match", parsing_timeout=None)
+
+
+def math_verify_equal(gold_answer: str, response: str) -> bool:
+    parse, verify, _, pred_config = _math_verify()
+    gold = _parsed_gold(gold_answer)
+    if not gold:
+        raise ValueError(f"math-verify cannot parse the gold answer {gold_answer!r}")
+    pred = parse(
+        answer_tail(response), extraction_config=pred_config, extraction_mode="first_match", parsing_timeout=None
+    )
+    return bool(verify(gold, pred, timeout_seconds=None))
+
+
+def lm_eval_exact_match(gold_answer: str, response: str) -> bool:
+    """lm-eval's `aime` scoring: the last \\boxed{} (else the text between the first and last `$`), then
+    hendrycks-MATH string normalisation and string equality."""
+    from lm_eval.tasks.aime.utils import process_results
+
+    return bool(process_results({"answer": gold_answer}, [answer_tail(response)])["exact_match"])
+
+
+def score_math500(doc: dict, response: str) -> dict:
+    return {
+        "acc": float(math_verify_equal(doc["answer"], response)),
+        "exact_match": float(lm_eval_exact_match(doc["answer"], response)),
+    }
+
+
+def score_aime24(doc: dict, response: str) -> dict:
+    gold = str(int(doc["answer"]))  # "025" -> "25": compared as integers
+    return {
+        "acc": float(math_verify_equal(gold, response)),
+        "exact_match": float(lm_eval_exact_match(gold, response)),
+    }
+
+
+# --------------------------------------------------------------------------------------------------- GPQA-Diamond
+# The simple-evals instruction asks for a last line "ANSWER: $LETTER". We take the last such line (a model may restate
+# its answer), case-insensitive, with optional brackets or bold around the letter, which must end there.
+_ANSWER_LINE = re.compile(r"(?i)answer\s*:\s*[(\[*$\s]*([A-D])(?![A-Za-z0-9])")
+# OpenCompass gpqa_openai_simple_evals_gen_5aeece: first match of this pattern anywhere in the response.
+_ANSWER_OPENCOMPASS = re.compile(r"(?i)ANSWER\s*:\s*([A-D])")
+
+
+def gpqa_letter(response: str) -> str | None:
+    letters = _ANSWER_LINE.findall(answer_tail(response))
+    return letters[-1].upper() if letters else None
+
+
+def score_gpqa_diamond(doc: dict, response: str) -> dict:
+    first = _ANSWER_OPENCOMPASS.search(response)
+    return {
+        "acc": float(gpqa_letter(response) == doc["answer"]),
+        "acc_opencompass": float(bool(first) and first.group(1).upper() == doc["answer"]),
+    }
+
+
+# --------------------------------------------------------------------------------------------------------- IFEval
+def score_ifeval(doc: dict, response: str) -> dict:
+    """lm-eval's own IFEval scoring, unchanged; `acc` repeats prompt_level_strict_acc (OpenCompass's headline
+    IFEval number) so the group can average one metric name over the five benchmarks."""
+    from _profit_common.offline import use_bundled_nltk_data
+
+    use_bundled_nltk_data()
+    from lm_eval.tasks.ifeval.utils import process_results
+
+    out = process_results(doc, [response])
+    out["acc"] = float(out["prompt_level_strict_acc"])
+    return out
+
+
+def warm_up() -> None:
+    """Import the heavy dependencies once, before the first timed call."""
+    _math_verify()
+    _parsed_gold("1")
+    import lm_eval.tasks.aime.utils  # noqa: F401
+    from _profit_common.offline import use_bundled_nltk_data
+
+    use_bundled_nltk_data()
+    import lm_eval.tasks.ifeval.utils  # noqa: F401
+
+
+SCORERS = {
+    "gsm8k": score_gsm8k,
+    "math500": score_math500,
+    "aime24": score_aime24,
+    "gpqa_diamond": score_gpqa_diamond,
+    "ifeval": score_ifeval,
+}

@@ -1,0 +1,19 @@
+"""AIME 2024 data hook (paths from this file, so `lm_eval --include_path` works from any folder)."""
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    # lm-eval loads this file by path; the shared helpers live in tasks/_profit_common
+    sys.path.append(str(HERE.parent))
+
+from _profit_common.data import read_jsonl, test_split  # noqa: E402
+from _profit_common.scorers import score_aime24  # noqa: E402,F401  (named by the YAML)
+from _profit_common.task import ProfitTask  # noqa: E402,F401  (named by the YAML)
+
+
+def load(**_metadata):
+    """The 30 problems of AIME 2024 I and II; `answer` is a zero-padded integer string ("025")."""
+    rows = read_jsonl(HERE / "data" / "test.jsonl")
+    return test_split([{"id": r["id"], "problem": r["problem"], "answer": r["answer"], "url": r["url"]} for r in rows])

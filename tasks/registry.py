@@ -1,0 +1,50 @@
+"""What the harness needs to know about the profit_* tasks without loading lm-eval: names, primary metric keys as
+lm-eval reports them, default generation limits, and the environment that scoring reads."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+TASKS_DIR = Path(__file__).resolve().parent
+GROUP = "profit_paper5"
+NLTK_DATA_DIR = TASKS_DIR / "profit_ifeval" / "nltk_data"
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str
+    label: str  # column header in the paper's tables
+    primary_metric: str  # the key in lm-eval's results[task], "<metric>,<filter>"
+    max_gen_toks: int  # the YAML's default (the paper's protocol)
+    paper_repeats: int  # samples averaged per problem in the paper (avg@k)
+
+
+_SPECS = [
+    TaskSpec("profit_gpqa_diamond", "GPQA-D", "acc,none", 8192, 8),
+    TaskSpec("profit_gsm8k", "GSM8K", "acc,none", 8192, 8),
+    TaskSpec("profit_math500", "MATH-500", "acc,none", 8192, 8),
+    TaskSpec("profit_aime24", "AIME'24", "acc,none", 32768, 32),
+    TaskSpec("profit_ifeval", "IFEval", "prompt_level_strict_acc,none", 8192, 8),
+    TaskSpec("profit_gsm8k_cot_zeroshot", "GSM8K (0-shot)", "acc,none", 8192, 8),
+]
+TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in _SPECS}
+# In the column order of the paper's Table 1; the group `profit_paper5` runs exactly these.
+PAPER5 = ["profit_gpqa_diamond", "profit_gsm8k", "profit_math500", "profit_aime24", "profit_ifeval"]
+
+
+def scoring_env(tokenizer: str | os.PathLike | None = None, strip_think: bool = False) -> dict[str, str]:
+    """Environment variables the tasks read at scoring time:
+    NLTK_DATA (bundled punkt_tab, so IFEval never downloads), PROFIT_TOKENIZER (a local tokenizer folder, enables the
+    `truncated` metric), PROFIT_STRIP_THINK (score only the text after `</think>`)."""
+    env = {"NLTK_DATA": os.pathsep.join(p for p in (str(NLTK_DATA_DIR), os.environ.get("NLTK_DATA", "")) if p)}
+    if tokenizer is not None:
+        env["PROFIT_TOKENIZER"] = str(Path(tokenizer).resolve())
+    env["PROFIT_STRIP_THINK"] = "1" if strip_think else "0"
+    return env
+
+
+def apply_scoring_env(tokenizer: str | os.PathLike | None = None, strip_think: bool = False) -> None:
+    """Set `scoring_env(...)` in this process (call before lm-eval imports its IFEval checkers)."""
+    os.environ.update(scoring_env(tokenizer, strip_think))
