@@ -1,0 +1,37 @@
+import json
+
+from training.embedded.splits import TestbedSpec, held_out, problem_id, sft_examples, sft_problems
+from training.embedded.testbed_data import DATA_DIR, data_files
+
+
+def test_committed_data_is_what_the_generator_writes():
+    for name, text in data_files().items():
+        assert (DATA_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: run `profit base data`"
+
+
+def test_held_out_problems_never_appear_in_the_sft_data():
+    spec = TestbedSpec()
+    test, retention = held_out(spec)
+    held = {problem_id(p) for p in test + retention}
+    assert len(held) == len(test) + len(retention)
+    sft_questions = [json.loads(line)["messages"][0]["content"] for line in open(DATA_DIR / "sft_train.jsonl")]
+    test_questions = {json.loads(line)["question"] for line in open(DATA_DIR / "test.jsonl")}
+    assert not test_questions & set(sft_questions)
+    assert not held & {problem_id(p) for p in sft_problems(spec, 0)}
+
+
+def test_rows_carry_consistent_labels_and_answers():
+    for split in ("test", "retention"):
+        for line in open(DATA_DIR / f"{split}.jsonl"):
+            row = json.loads(line)
+            assert len(row["char_labels"]) == len(row["solution"])
+            assert row["solution"].rstrip(".").split()[-1] == str(row["answer"])
+    spec = TestbedSpec()
+    steps = {json.loads(line)["steps"] for line in open(DATA_DIR / "test.jsonl")}
+    assert steps == set(spec.task_steps)
+
+
+def test_sft_data_depends_on_the_seed_only():
+    spec = TestbedSpec(n_sft=20)
+    assert sft_examples(spec, 0) == sft_examples(spec, 0)
+    assert sft_examples(spec, 0) != sft_examples(spec, 1)
