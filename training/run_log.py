@@ -17,6 +17,12 @@ class JsonlLogCallback(TrainerCallback):
     def __init__(self, path: Path):
         self.path = Path(path)
 
+    def on_step_end(self, args, state, control, **kwargs):
+        # Log the last step too, so the manifest's totals cover the whole run whatever logging_steps is.
+        if state.global_step >= state.max_steps:
+            control.should_log = True
+        return control
+
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "loss" not in logs or "train_runtime" in logs:
             return

@@ -122,8 +122,11 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_config, tmp_path):
 
 
 def test_a_finished_run_is_not_redone_and_other_configs_are_refused(quick_config):
-    cfg = quick_config(max_steps=1)
+    cfg = quick_config(max_steps=1, logging_steps=10)
     out = train(cfg)
+    # The last step is always logged, so the manifest's totals cover the run.
+    assert [json.loads(line)["step"] for line in (out / LOG_NAME).read_text().splitlines()] == [1]
+    assert json.loads((out / MANIFEST).read_text())["train_tokens"] > 0
     stamp = (out / MANIFEST).stat().st_mtime_ns
     assert train(cfg) == out and (out / MANIFEST).stat().st_mtime_ns == stamp
     with pytest.raises(ConfigError, match="`output_dir`"):
