@@ -1,0 +1,192 @@
+"""`evaluate(checkpoints, tasks, ...)`: fill the store with one record per (checkpoint, task), computing only what
+is missing, and return the records.
+
+Order of work: validate every checkpoint and task first (bad input fails before any engine starts), drop what the
+store already has (cache hits) and what belongs to other shards, then run checkpoints grouped by engine group so a
+vLLM engine starts once per architecture. Each (checkpoint, task) is claimed in the store before it runs; items
+another live worker holds are waited for at the end (and taken over if that worker dies).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness import __version__ as HARNESS_VERSION
+from harness.evaluate import record as records
+from harness.evaluate import sampling as presets
+from harness.evaluate.backends import Backend, make_backend
+from harness.evaluate.checkpoint import Checkpoint, model_content_hash
+from harness.evaluate.engine import EngineSettings
+from harness.evaluate.tasks import TaskCatalog, TaskInfo, configure
+from harness.offline import go_offline
+from harness.store import Store, record_key
+
+log = logging.getLogger("profit.eval")
+
+__all__ = ["evaluate", "model_content_hash", "plan", "parse_shard"]
+
+WAIT_POLL_S = 2.0
+
+
+@dataclass
+class WorkItem:
+    ckpt: Checkpoint
+    info: TaskInfo
+    sampling: dict
+    key: str
+
+    @property
+    def shard_hash(self) -> int:
+        """Stable across machines and runs: depends only on the model content and the task name."""
+        return int(hashlib.sha256(f"{self.ckpt.content_hash}:{self.info.name}".encode()).hexdigest()[:16], 16)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """'i/N' with 0 <= i < N."""
+    if text is None:
+        return None
+    try:
+        i, n = (int(x) for x in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"shard must look like i/N (e.g. 0/4), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"shard {text!r}: need 0 <= i < N")
+    return i, n
+
+
+def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: str = "greedy", seed: int = 1234,
+         limit: int | float | None = None, shard: str | tuple[int, int] | None = None,
+         include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
+         apply_chat_template: bool = True) -> tuple[list[WorkItem], TaskCatalog]:
+    """The work list of this shard, validated; nothing is run."""
+    ckpts = [Checkpoint.open(p) for p in checkpoints]
+    catalog = TaskCatalog(list(include_paths))
+    infos = [catalog.info(name) for name in catalog.expand(list(tasks))]
+    shard = parse_shard(shard) if isinstance(shard, str) or shard is None else shard
+    items = []
+    for ckpt in ckpts:
+        for info in infos:
+            s = presets.resolve(sampling, task_repeats=info.repeats, task_max_gen_toks=info.max_gen_toks,
+                                max_gen_toks=max_gen_toks, repeats=repeats, apply_chat_template=apply_chat_template)
+            # `limit` is part of the sampling description: a 10-doc smoke run must never pass for the full task.
+            s["limit"] = limit
+            key = record_key(model_hash=ckpt.content_hash, task=info.name, task_version=info.version,
+                             sampling=s, seed=seed, harness_version=HARNESS_VERSION)
+            items.append(WorkItem(ckpt, info, s, key))
+    if shard is not None:
+        i, n = shard
+        items = [it for it in items if it.shard_hash % n == i]
+    return items, catalog
+
+
+def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: str = "greedy",
+             backend: str = "vllm", store: str | Path = Path("results/store"), limit: int | float | None = None,
+             seed: int = 1234, shard: str | tuple[int, int] | None = None, engine_kwargs: dict | None = None,
+             include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
+             apply_chat_template: bool = True, port: int | None = None) -> list[dict]:
+    """Records for every (checkpoint, task) of this shard, computing the missing ones. See the module docstring."""
+    go_offline()
+    settings = EngineSettings.from_kwargs(engine_kwargs).resolved()
+    items, catalog = plan(checkpoints, tasks, sampling=sampling, seed=seed, limit=limit, shard=shard,
+                          include_paths=include_paths, max_gen_toks=max_gen_toks, repeats=repeats,
+                          apply_chat_template=apply_chat_template)
+    if backend != "hf":
+        too_long = [it for it in items if it.sampling["max_gen_toks"] >= settings.max_model_len]
+        if settings.max_model_len and too_long:
+            it = too_long[0]
+            raise ValueError(f"{it.info.name}: max_gen_toks {it.sampling['max_gen_toks']} does not fit "
+                             f"engine.max_model_len {settings.max_model_len}; raise max_model_len "
+                             "or pass --max-gen-toks")
+    db = Store(store)
+    todo = [it for it in items if not db.has(it.key)]
+    log.info("%d work items in this shard: %d stored, %d to run", len(items), len(items) - len(todo), len(todo))
+    # Grouping by engine group, then checkpoint, keeps one engine per architecture and one weight load per checkpoint.
+    order = {g: i for i, g in enumerate(dict.fromkeys(it.ckpt.engine_group for it in todo))}
+    todo.sort(key=lambda it: (order[it.ckpt.engine_group], str(it.ckpt.path)))
+    if todo:
+        with make_backend(backend, settings, seed, port=port) as be:
+            deferred = [it for it in todo if not _run_claimed(be, catalog, db, it, seed)]
+            _finish_deferred(be, catalog, db, deferred, seed)
+    return [db.get(it.key) for it in items]
+
+
+def _run_claimed(be: Backend, catalog: TaskCatalog, db: Store, it: WorkItem, seed: int) -> bool:
+    """Run the item if this process wins its claim (or it got stored meanwhile); False if another worker holds it."""
+    with db.claim(it.key) as mine:
+        if not mine:
+            return False
+        if not db.has(it.key):
+            _run(be, catalog, db, it, seed)
+    return True
+
+
+def _finish_deferred(be: Backend, catalog: TaskCatalog, db: Store, deferred: list[WorkItem], seed: int) -> None:
+    """Wait for items other workers hold; when one's holder dies its lock frees and we compute it ourselves."""
+    while deferred:
+        deferred = [it for it in deferred if not db.has(it.key) and not _run_claimed(be, catalog, db, it, seed)]
+        if deferred:
+            log.info("waiting for %d item(s) another worker is computing", len(deferred))
+            time.sleep(WAIT_POLL_S)
+
+
+def _run(be: Backend, catalog: TaskCatalog, db: Store, it: WorkItem, seed: int) -> None:
+    import lm_eval
+
+    from tasks.registry import apply_scoring_env
+
+    t0 = time.perf_counter()
+    log.info("%s / %s: %s", it.ckpt.label, it.info.name, it.key)
+    lm = be.model_for(it.ckpt)
+    apply_scoring_env(tokenizer=it.ckpt.path)
+    task = catalog.load(it.info.name)
+    configure(task, it.sampling, presets.generation_kwargs(it.sampling))
+    counter = _GenerationCounter(lm, it.ckpt.path)
+    t_eval = time.perf_counter()
+    try:
+        with be.guard():
+            results = lm_eval.simple_evaluate(
+                model=lm, tasks=[task], task_manager=catalog.manager, limit=it.sampling["limit"], log_samples=True,
+                apply_chat_template=it.sampling["apply_chat_template"],
+                fewshot_as_multiturn=it.sampling["apply_chat_template"], bootstrap_iters=1000,
+                random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
+            )
+    finally:
+        counter.detach()
+    total = time.perf_counter() - t0
+    eval_s = time.perf_counter() - t_eval
+    timings = {"engine_start_s": be.last_start_s, "weights_load_s": be.last_load_s, "generate_s": counter.seconds,
+               "score_s": max(eval_s - counter.seconds, 0.0), "total_s": total}
+    record, samples = records.build(key=it.key, ckpt=it.ckpt, task=task, info=it.info, sampling=it.sampling,
+                                    seed=seed, backend=be.name, limit=it.sampling["limit"], results=results,
+                                    timings=timings, generated_tokens=counter.tokens)
+    db.put(record, samples)
+    log.info("%s / %s: %s = %.4f (%.1f s)", it.ckpt.label, it.info.name, record["primary_metric"],
+             record["metrics"][record["primary_metric"]]["value"], total)
+
+
+class _GenerationCounter:
+    """Times the model's generate_until and counts the tokens it returned (for tokens/s), without changing it."""
+
+    def __init__(self, lm, tokenizer_path: Path):
+        from transformers import AutoTokenizer
+
+        self.lm, self.seconds, self.tokens = lm, 0.0, 0
+        self.tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_path), local_files_only=True)
+        inner = lm.generate_until
+
+        def generate_until(requests, *args, **kwargs):
+            t0 = time.perf_counter()
+            out = inner(requests, *args, **kwargs)
+            self.seconds += time.perf_counter() - t0
+            self.tokens += sum(len(self.tokenizer(str(o), add_special_tokens=False)["input_ids"]) for o in out)
+            return out
+
+        lm.generate_until = generate_until
+
+    def detach(self) -> None:
+        self.lm.__dict__.pop("generate_until", None)

@@ -1,0 +1,132 @@
+"""lm-eval's result for one (checkpoint, task) -> the store record of docs/formats.md and its samples."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from datetime import UTC, datetime
+from importlib import metadata
+
+from harness import __version__ as HARNESS_VERSION
+from harness.store import SCHEMA
+
+PACKAGES = ("vllm", "lm_eval", "torch", "transformers")
+
+
+def plain(value):
+    """numpy scalars and tuples -> JSON types."""
+    if hasattr(value, "item") and not isinstance(value, (list, dict, str)):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def versions() -> dict:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def hardware() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            gpu = f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
+    except ImportError:
+        pass
+    return {"cpu": cpu, "gpu": gpu, "cores": len(os.sched_getaffinity(0))}
+
+
+def metrics_of(task_result: dict, primary: str) -> dict:
+    """{"acc": {"value", "stderr"}, ...}; metrics of other filters than the primary's keep their ",filter"."""
+    primary_filter = primary.split(",", 1)[1]
+    out = {}
+    for key, value in task_result.items():
+        if "," not in key or "_stderr," in key:
+            continue
+        metric, filt = key.split(",", 1)
+        stderr = task_result.get(f"{metric}_stderr,{filt}")
+        stderr = float(stderr) if isinstance(stderr, (int, float)) or hasattr(stderr, "item") else None
+        name = metric if filt == primary_filter else key
+        out[name] = {"value": float(value), "stderr": stderr if stderr is None or math.isfinite(stderr) else None}
+    return out
+
+
+def repeat_scores(task, sample: dict, metric: str, repeats: int) -> list[float]:
+    """The primary metric of each repeat of one doc. Tasks that average repeats inside process_results (all profit_*
+    tasks) are asked once more per response; single-response filters (take_first) have one score."""
+    filtered = sample["filtered_resps"]
+    if repeats > 1 and isinstance(filtered, list) and len(filtered) == repeats:
+        return [float(task.process_results(sample["doc"], [[r]])[metric]) for r in filtered]
+    return [float(sample[metric])]
+
+
+def truncation(samples: list[dict], max_gen_toks: int) -> dict | None:
+    """Share of responses cut at max_gen_toks, for tasks that do not report `truncated` themselves."""
+    from tasks._profit_common.truncation import is_truncated
+
+    flags = [is_truncated(r, max_gen_toks) for s in samples for r in _responses(s)]
+    if not flags or None in flags:
+        return None
+    p = sum(flags) / len(flags)
+    return {"value": p, "stderr": math.sqrt(p * (1 - p) / len(flags))}
+
+
+def _responses(sample: dict) -> list[str]:
+    return [r[0] if isinstance(r, (list, tuple)) else r for r in sample["resps"]]
+
+
+def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str, limit, results: dict,
+          timings: dict, generated_tokens: int) -> tuple[dict, list[dict]]:
+    name = info.name
+    metric = info.primary_metric.split(",", 1)[0]
+    samples = sorted(results["samples"][name], key=lambda s: s["doc_id"])
+    metrics = metrics_of(results["results"][name], info.primary_metric)
+    if "truncated" not in metrics and (t := truncation(samples, sampling["max_gen_toks"])) is not None:
+        metrics["truncated"] = t
+    scores = [repeat_scores(task, s, metric, sampling["repeats"]) for s in samples]
+    record = {
+        "schema": SCHEMA,
+        "key": key,
+        "model": {"path": str(ckpt.path), "content_hash": ckpt.content_hash, "label": ckpt.label, "run": ckpt.run},
+        "task": {"name": name, "version": plain(info.version), "n_docs": len(task.eval_docs), "limit": limit,
+                 "n_scored": len(samples)},
+        "sampling": sampling,
+        "seed": seed,
+        "backend": backend,
+        "harness_version": HARNESS_VERSION,
+        "metrics": metrics,
+        "primary_metric": metric,
+        "per_doc": {"doc_ids": [int(s["doc_id"]) for s in samples], "scores": scores},
+        "chat_template_sha256": ckpt.chat_template_sha256 if sampling["apply_chat_template"] else None,
+        "versions": versions(),
+        "hardware": hardware(),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "generated_tokens": generated_tokens,
+        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    stored = [
+        {"doc_id": int(s["doc_id"]), "prompt": plain(s["arguments"][0][0]), "target": plain(s["target"]),
+         "responses": plain(_responses(s)), "filtered": plain(s["filtered_resps"]),
+         "scores": score, "metrics": {m: plain(s[m]) for m in s.get("metrics", []) if m in s}}
+        for s, score in zip(samples, scores)
+    ]
+    return record, stored
