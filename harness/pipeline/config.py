@@ -55,6 +55,12 @@ class PipelineConfig:
     report_dir: str = _f("results", "where tables and plots are written.")
     base_models: list = _f([], "base models, each {name, path} or {name, embedded: true}.")
     train: dict = _f({}, "TrainConfig fields shared by every run (data, learning_rate, epochs, ...).")
+    launcher: str = _f(
+        "",
+        "command prefix that runs each training in its own process group, e.g. `accelerate launch --config_file "
+        "configs/accelerate/ddp.yaml` or `torchrun --nproc_per_node 8` (it gets `-m training.cli --config ...`); "
+        "empty: train in this process.",
+    )
     methods: list = _f([], "objectives; a list value (tau: [0.1, 0.3]) expands into one run per value.")
     seeds: list = _f([0], "training seeds; every method runs once per seed.")
     eval: EvalSettings = field(default_factory=EvalSettings, metadata={"help": "what to score and how."})

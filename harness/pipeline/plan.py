@@ -12,7 +12,7 @@ from .config import PipelineConfig, PipelineConfigError
 
 
 def method_slug(obj: ObjectiveConfig) -> str:
-    """A folder name for an objective: sft, dft, entropy-0.2, quantile-0.8, profit-higher-0.1, profit-middle-0.1-0.5."""
+    """Folder name of an objective: sft, dft, entropy-0.2, quantile-0.8, profit-higher-0.1, profit-middle-0.1-0.5."""
     if obj.objective == "profit":
         parts = ["profit", obj.strategy, f"{obj.tau:g}"] + ([f"{obj.tau_high:g}"] if obj.strategy == "middle" else [])
     elif obj.objective == "entropy":

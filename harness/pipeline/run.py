@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shlex
+import subprocess
 import time
 from pathlib import Path
 
+import yaml
 from tqdm import tqdm
 
 from training.api import is_complete, last_checkpoint
@@ -112,7 +115,10 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
             summary["skipped"].append(job.name)
         else:
             bar.set_description_str(f"{cfg.name}: train {job.name}")
-            train(job.config, resume=True)
+            if cfg.launcher:
+                _launch(cfg, job)
+            else:
+                train(job.config, resume=True)
             summary["trained"].append(job.name)
         advance(f"train {job.name}")
     summary["timings"]["train_s"] = time.perf_counter() - t0
@@ -139,6 +145,19 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     bar.close()
     summary["timings"]["total_s"] = time.perf_counter() - started
     return summary
+
+
+def _launch(cfg: PipelineConfig, job: TrainJob) -> None:
+    """One training under the user's launcher (accelerate, torchrun): its own processes, GPUs freed afterwards."""
+    folder = Path(cfg.runs_dir) / ".configs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{job.name.replace('/', '__')}.yaml"
+    path.write_text(yaml.safe_dump(job.config.to_dict(), sort_keys=True))
+    command = [*shlex.split(cfg.launcher), "-m", "training.cli", "--config", str(path), "--resume"]
+    log.info("launching: %s", " ".join(command))
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"training {job.name} failed (exit {done.returncode}): {' '.join(command)}")
 
 
 def _evaluate(cfg: PipelineConfig, checkpoints: list[Path]) -> int:
