@@ -49,8 +49,8 @@ def test_hostile_outputs_score_wrong_and_run_continues(run_task, tmp_path, task,
     if good is not None:
         assert samples[good_index][primary] == 1.0  # scored correctly after the worker was killed and replaced
     assert not marker.exists()
-    if task == "profit_math500":  # the slow parses hit the time limit: their workers were killed and replaced
-        assert shared_sandbox().failures - failures_before >= 2
+    if task == "profit_math500":  # the tower of powers hit the time limit: its worker was killed and replaced
+        assert shared_sandbox().failures - failures_before >= 1
 
 
 def test_sandbox_kills_a_stuck_scorer_and_recovers():
