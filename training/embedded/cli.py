@@ -4,6 +4,7 @@
   profit base data [--check]                              (re)write tasks/profit_testbed/data, or check it is current
   profit base analyze MODEL [--n N] [--taus ...] [--out F] core vs trivial token probabilities -> token_analysis.json
   profit base probe [--methods ...] [--seeds ...] ...    quick SFT comparison of objectives on the testbed
+  profit base probe --table RUNS.jsonl                    mean ± std over seeds of a probe's output
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--base", type=Path, default=None, help="base model folder (default: build/find the default)")
     p.add_argument("--methods", nargs="+", default=["sft", "dft", "entropy", "profit:0.1", "profit:0.3",
                                                     "profit:0.5", "lower:0.3"],
-                   help="objectives: sft, dft, entropy, profit:TAU, lower:TAU")
+                   help="objectives: base (untrained), sft, dft, entropy, profit:TAU, lower:TAU")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--lr", type=float, default=None)
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--n-sft", type=int, default=None)
     p.add_argument("--n-eval", type=int, default=None)
     p.add_argument("--out", type=Path, default=None, help="append one JSON line per run here")
+    p.add_argument("--table", type=Path, default=None, help="only print the mean ± std table of this JSONL file")
     return ap
 
 
@@ -51,6 +53,8 @@ def parse_method(text: str):
     from ..objectives import ObjectiveConfig
 
     name, _, tau = text.partition(":")
+    if name == "base":
+        return None  # no training: the base model's own numbers
     if name in ("profit", "lower"):
         if not tau:
             raise ValueError(f"method {text!r}: give a threshold, e.g. {name}:0.3")
@@ -113,8 +117,11 @@ def _probe(args) -> int:
     from tqdm import tqdm
 
     from .build import build_base
-    from .probe import ProbeConfig, run_probe
+    from .probe import ProbeConfig, run_probe, table
 
+    if args.table:
+        print(table([json.loads(line) for line in args.table.read_text().splitlines() if line.strip()]))
+        return 0
     overrides = {k: v for k, v in {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                                    "n_sft": args.n_sft, "n_eval": args.n_eval}.items() if v is not None}
     cfg = replace(ProbeConfig(), **overrides)

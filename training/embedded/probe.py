@@ -39,8 +39,9 @@ def _label_index(encoded) -> list[str]:
     return [LABEL_NAMES[c] for e in encoded for c in e.token_labels]
 
 
-def run_probe(base_dir, objective: ObjectiveConfig, seed: int, cfg: ProbeConfig = ProbeConfig(),
+def run_probe(base_dir, objective: ObjectiveConfig | None, seed: int, cfg: ProbeConfig = ProbeConfig(),
               spec: TestbedSpec | None = None) -> dict:
+    """Fine-tune the base in `base_dir` with `objective` (None: no training) and score it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     spec = spec or TestbedSpec()
@@ -49,7 +50,7 @@ def run_probe(base_dir, objective: ObjectiveConfig, seed: int, cfg: ProbeConfig 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     data = [encode(tokenizer, r) for r in sft_examples(spec, 0)[: cfg.n_sft]]
-    steps = cfg.epochs * -(-len(data) // cfg.batch_size)
+    steps = cfg.epochs * -(-len(data) // cfg.batch_size) if objective is not None else 0
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.98), weight_decay=0.0)
     warmup = max(1, round(cfg.warmup_ratio * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps, warmup, 0.0))
@@ -57,7 +58,7 @@ def run_probe(base_dir, objective: ObjectiveConfig, seed: int, cfg: ProbeConfig 
     kept = {"core": [0.0, 0], "trivial": [0.0, 0]}
     start = time.perf_counter()
     model.train()
-    for _ in range(cfg.epochs):
+    for _ in range(cfg.epochs if steps else 0):
         order = list(range(len(data)))
         rng.shuffle(order)
         for b in range(0, len(order), cfg.batch_size):
@@ -77,14 +78,14 @@ def run_probe(base_dir, objective: ObjectiveConfig, seed: int, cfg: ProbeConfig 
     p, labels = supervised_probabilities(model, tokenizer, test)
     is_label = {name: torch.tensor([lab == name for lab in labels]) for name in ("core", "trivial")}
     return {
-        "method": objective.describe(),
+        "method": objective.describe() if objective is not None else "base",
         "seed": seed,
         "acc_task": accuracy(model, tokenizer, test),
         "acc_retention": accuracy(model, tokenizer, retention),
         "p_core": float(p[is_label["core"]].mean()),
         "p_trivial": float(p[is_label["trivial"]].mean()),
-        "kept_core": kept["core"][0] / max(1, kept["core"][1]),
-        "kept_trivial": kept["trivial"][0] / max(1, kept["trivial"][1]),
+        "kept_core": kept["core"][0] / kept["core"][1] if kept["core"][1] else None,
+        "kept_trivial": kept["trivial"][0] / kept["trivial"][1] if kept["trivial"][1] else None,
         "steps": steps,
         "train_s": round(train_s, 1),
     }
@@ -107,3 +108,26 @@ def _count_kept(kept: dict, logits, labels, examples, objective: ObjectiveConfig
         if name in kept:
             kept[name][0] += lab
             kept[name][1] += 1
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table: mean ± sample std over seeds per method, in the order methods first appear."""
+    import statistics
+
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["label"], []).append(r)
+    cols = [("acc_task", 100), ("acc_retention", 100), ("p_core", 100), ("p_trivial", 100), ("kept_core", 100),
+            ("kept_trivial", 100)]
+    lines = ["| method | seeds | " + " | ".join(c for c, _ in cols) + " |", "|---" * (len(cols) + 2) + "|"]
+    for label, rs in groups.items():
+        cells = []
+        for col, scale in cols:
+            values = [r[col] * scale for r in rs if r[col] is not None]
+            if not values:
+                cells.append("-")
+                continue
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.mean(values):.1f} ± {sd:.1f}")
+        lines.append(f"| {label} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
