@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CONTENDERS = ("profit-sft", "profit-profit", "trl-sft")
+CONTENDERS = ("profit-sft", "profit-profit", "profit-sft-padded", "trl-sft")
 
 
 def make_data(folder: Path, rows: int, seed: int = 0) -> Path:
@@ -64,7 +64,7 @@ class Timer:
         self.start = self.seconds = 0.0
 
 
-def run_profit(args, objective: str) -> dict:
+def run_profit(args, objective: str, padding_free: bool = True) -> dict:
     from training.api import train
     from training.config import TrainConfig
     from training.data import ChatRenderer, build_dataset
@@ -75,7 +75,7 @@ def run_profit(args, objective: str) -> dict:
         "objective": {"objective": objective, "tau": 0.002}, "per_device_batch_size": args.batch,
         "gradient_accumulation_steps": args.accum, "cutoff_len": args.cutoff, "learning_rate": 1e-4,
         "warmup_ratio": 0.0, "epochs": 1.0, "save_steps": 0, "logging_steps": 1000, "seed": 0,
-        "loss_impl": args.loss_impl,
+        "loss_impl": args.loss_impl, "padding_free": padding_free,
     })
     dataset, _ = build_dataset(cfg.data, ChatRenderer.choose(load_tokenizer(cfg)), cfg.cutoff_len,
                                show_progress=False)
@@ -156,7 +156,10 @@ def child(args) -> None:
     from harness.offline import go_offline
 
     go_offline()
-    result = run_trl(args) if args.child == "trl-sft" else run_profit(args, args.child.split("-", 1)[1])
+    if args.child == "trl-sft":
+        result = run_trl(args)
+    else:
+        result = run_profit(args, args.child.split("-")[1], padding_free=not args.child.endswith("-padded"))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(result))
 
@@ -201,7 +204,7 @@ def main() -> None:
                     sys.exit(f"{name} failed:\n{done.stderr[-4000:]}")
                 result = json.loads(lines[-1][len("RESULT "):])
                 result["tokens_per_s"] = result["tokens"] / result["seconds"]
-                print(f"repeat {repeat} {name:<14} {result['tokens_per_s']:8.0f} tok/s  {result['seconds']:6.1f} s  "
+                print(f"repeat {repeat} {name:<17} {result['tokens_per_s']:8.0f} tok/s  {result['seconds']:6.1f} s  "
                       f"peak RSS {result['peak_rss_mb']:6.0f} MB  tokens {result['tokens']}", flush=True)
                 if name not in best or result["tokens_per_s"] > best[name]["tokens_per_s"]:
                     best[name] = result
@@ -212,6 +215,9 @@ def main() -> None:
           f"{args.repeats}")
     print(f"profit train (sft) vs TRL SFTTrainer: {ours['tokens_per_s'] / trl['tokens_per_s']:.2f}x tokens/s, "
           f"peak RSS {ours['peak_rss_mb']:.0f} vs {trl['peak_rss_mb']:.0f} MB")
+    padded = best["profit-sft-padded"]
+    print(f"profit train padded (padding_free=false) vs TRL SFTTrainer: "
+          f"{padded['tokens_per_s'] / trl['tokens_per_s']:.2f}x tokens/s")
     print(f"ProFit vs SFT whole runs (separate processes, noisy here): {profit['seconds'] / ours['seconds']:.3f}x "
           "time")
     print(f"ProFit vs SFT step time (interleaved forward+backward, median): {steps['profit'] / steps['sft']:.3f}x "
