@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -22,11 +23,24 @@ __all__ = ["TrainConfig", "ConfigError", "train", "is_complete", "last_checkpoin
 
 
 def last_checkpoint(out: Path) -> Path | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    """The newest resumable state in out/checkpoints; newer ones that a kill left half-written are removed.
 
+    Trainer writes trainer_state.json last, so a state is whole when that file is there and parses.
+    """
     folder = out / "checkpoints"
-    found = get_last_checkpoint(str(folder)) if folder.is_dir() else None
-    return Path(found) if found else None
+    if not folder.is_dir():
+        return None
+    states = sorted((p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+                    key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    for state in states:
+        try:
+            json.loads((state / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            log.warning("ignoring the half-written state %s", state)
+            shutil.rmtree(state, ignore_errors=True)
+            continue
+        return state
+    return None
 
 
 def _prepare_output(cfg: TrainConfig, out: Path, resume: bool) -> Path | None:

@@ -112,6 +112,10 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_config, tmp_path):
     assert (out / "checkpoints" / "checkpoint-2").is_dir()
     with pytest.raises(ConfigError, match="--resume"):
         train(cfg)
+    # A kill during the next save would leave a state without a whole trainer_state.json: it must be skipped.
+    partial = out / "checkpoints" / "checkpoint-3"
+    partial.mkdir()
+    (partial / "trainer_state.json").write_text('{"global_step": 3, "log_hist')
     train(cfg, resume=True)
     assert is_complete(out, cfg)
     # Same seed, same data order, restored RNG: equal up to float summation order (observed exactly 0).
