@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,11 @@ class TrainConfig:
             raise ConfigError(f"config field `data`: {self.data!r} is not .jsonl, .json or .parquet")
         if not self.output_dir:
             raise ConfigError("config field `output_dir`: required (the checkpoint folder to write)")
+        sharded = [name for name in ("FSDP", "DEEPSPEED") if os.environ.get(f"ACCELERATE_USE_{name}", "").lower()
+                   in ("1", "true")]
+        if self.loss_impl == "lean" and sharded:
+            raise ConfigError(f"config field `loss_impl`: lean reads lm_head.weight whole, which {sharded[0]} "
+                              "shards; use loss_impl: plain with it")
         template = self.chat_template
         if template not in ("auto", "chatml") and not Path(template).is_file():
             raise ConfigError(f"config field `chat_template`: {template!r} is neither auto, chatml nor a file")

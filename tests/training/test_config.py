@@ -72,3 +72,15 @@ def test_cli_reports_config_errors_with_exit_code_2(capsys):
     assert "`warmup_ratio`" in capsys.readouterr().err
     assert main(["--preset", "paper", "--tau", "0.2", "--dry-run"]) == 0
     assert '"tau": 0.2' in capsys.readouterr().out
+
+
+def test_lean_under_fsdp_fails_before_loading(tmp_path, monkeypatch):
+    (tmp_path / "config.json").write_text("{}")
+    data = tmp_path / "d.jsonl"
+    data.write_text("{}\n")
+    cfg = TrainConfig.from_yaml(None, {"model": str(tmp_path), "data": str(data), "output_dir": "o",
+                                       "loss_impl": "lean"})
+    cfg.check_runnable()
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
+    with pytest.raises(ConfigError, match="`loss_impl`.*FSDP"):
+        cfg.check_runnable()
