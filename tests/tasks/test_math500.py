@@ -34,3 +34,10 @@ def test_math500_known_verdicts(run_task):
     assert results["acc,none"] == pytest.approx(sum(c[1] for c in CASES.values()) / len(CASES))
     prompt = samples[219]["arguments"][0][0]
     assert prompt.endswith("\nPlease reason step by step, and put your final answer within \\boxed{}.")
+
+
+@pytest.mark.parametrize("task", ["profit_math500", "profit_aime24"])
+def test_every_gold_answer_boxed_is_right(run_task, task_manager, task):
+    docs = task_manager.load([task])["tasks"][task].eval_docs
+    results, _ = run_task(task, {i: f"So the answer is \\boxed{{{doc['answer']}}}." for i, doc in enumerate(docs)})
+    assert results["acc,none"] == 1.0
