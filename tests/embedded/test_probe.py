@@ -26,3 +26,10 @@ def test_method_names_parse_or_fail_clearly():
         parse_method("profit")
     with pytest.raises(ValueError, match="unknown objective"):
         parse_method("magic")
+
+
+def test_bad_probe_settings_fail_at_construction():
+    with pytest.raises(ValueError, match="batch_size"):
+        ProbeConfig(batch_size=0)
+    with pytest.raises(ValueError, match="lr"):
+        ProbeConfig(lr=0.0)

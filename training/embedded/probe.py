@@ -32,7 +32,14 @@ class ProbeConfig:
     warmup_ratio: float = field(default=0.1, metadata={"help": "share of steps in linear warmup."})
     n_sft: int = field(default=400, metadata={"help": "SFT examples used (the first n of the data)."})
     n_eval: int = field(default=300, metadata={"help": "held-out problems per split for greedy accuracy."})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads."})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads (set for the whole process)."})
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "n_sft", "n_eval", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"probe config: {name} must be positive, got {getattr(self, name)!r}")
+        if self.epochs < 0 or not 0 < self.lr < 1 or not 0 <= self.warmup_ratio < 1:
+            raise ValueError("probe config: epochs must be >= 0, lr in (0, 1), warmup_ratio in [0, 1)")
 
 
 def _label_index(encoded) -> list[str]:
