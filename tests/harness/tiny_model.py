@@ -17,14 +17,14 @@ def prompt(row: dict) -> str:
     return f"What is {row['a']} plus {row['b']}?"
 
 
-def build_checkpoint(out: Path, steps: int = 300, seed: int = 0) -> Path:
+def build_checkpoint(out: Path, steps: int = 300, seed: int = 0, hidden: int = 256, layers: int = 1) -> Path:
     """Train on the chat-templated prompts lm-eval sends (`apply_chat_template=True`) until each answer is exact.
     hidden 256 gives head_dim 64: vLLM's CPU attention has no kernel for the default 16."""
     out.mkdir(parents=True, exist_ok=True)
     chats = [[{"role": "user", "content": prompt(r)}] for r in ROWS]
     tokenizer = tiny_tokenizer([prompt(r) + " " + r["answer"] for r in ROWS] * 4, vocab_size=300)
     texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in chats]
-    model = tiny_qwen3(len(tokenizer), hidden=256, layers=1, seed=seed,
+    model = tiny_qwen3(len(tokenizer), hidden=hidden, layers=layers, seed=seed,
                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     if steps:
         _overfit(model, tokenizer, texts, [r["answer"] for r in ROWS], steps)
