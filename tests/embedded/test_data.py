@@ -35,3 +35,21 @@ def test_sft_data_depends_on_the_seed_only():
     spec = TestbedSpec(n_sft=20)
     assert sft_examples(spec, 0) == sft_examples(spec, 0)
     assert sft_examples(spec, 0) != sft_examples(spec, 1)
+
+
+def test_the_training_recipe_supervises_exactly_the_labelled_tokens(tiny_base):
+    """`profit train` renders sft_train.jsonl with the tokenizer's chat template: its supervised tokens must be
+    the solution + <|im_end|> tokens that carry the ground-truth labels."""
+    from transformers import AutoTokenizer
+
+    from training.data.render import ChatRenderer
+    from training.embedded.encode import encode
+
+    tok = AutoTokenizer.from_pretrained(tiny_base)
+    renderer = ChatRenderer.choose(tok)
+    lines = open(DATA_DIR / "sft_train.jsonl").read().splitlines()[:50]
+    for example, line in zip(sft_examples(TestbedSpec(), 0), lines):
+        ids, labels = renderer.encode(json.loads(line)["messages"])
+        ours = encode(tok, example)
+        assert ids[: len(ours.input_ids)] == ours.input_ids
+        assert [i for i, lab in zip(ids, labels) if lab != -100] == ours.input_ids[ours.prompt_len :]
