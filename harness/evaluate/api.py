@@ -91,10 +91,11 @@ def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, samplin
              apply_chat_template: bool = True, port: int | None = None) -> list[dict]:
     """Records for every (checkpoint, task) of this shard, computing the missing ones. See the module docstring."""
     go_offline()
-    settings = EngineSettings.from_kwargs(engine_kwargs).resolved()
     items, catalog = plan(checkpoints, tasks, sampling=sampling, seed=seed, limit=limit, shard=shard,
                           include_paths=include_paths, max_gen_toks=max_gen_toks, repeats=repeats,
                           apply_chat_template=apply_chat_template)
+    longest = max((it.sampling["max_gen_toks"] for it in items), default=0)
+    settings = EngineSettings.from_kwargs(engine_kwargs).resolved(longest_generation=longest)
     if backend != "hf":
         too_long = [it for it in items if it.sampling["max_gen_toks"] >= settings.max_model_len]
         if settings.max_model_len and too_long:

@@ -12,7 +12,7 @@ class EngineSettings:
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when torch sees a GPU)"})
     dtype: str = field(default="auto", metadata={"help": "weights/activations dtype; auto = the checkpoint's"})
     max_model_len: int | None = field(
-        default=None, metadata={"help": "prompt + generation token bound; CPU default 4096, GPU default the model's"}
+        default=None, metadata={"help": "prompt + generation bound; CPU default max(4096, longest generation + 1024)"}
     )
     kv_cache_memory_bytes: int | None = field(
         default=None, metadata={"help": "KV cache size; CPU default 512 MiB (uncapped vLLM takes ~21 GiB there)"}
@@ -26,7 +26,9 @@ class EngineSettings:
         default=None, metadata={"help": "share of each GPU's memory vLLM may use (GPU only; vLLM default 0.9)"}
     )
     batch_size: str = field(default="auto", metadata={"help": "lm-eval batch size (hf: an int or auto)"})
-    num_concurrent: int = field(default=2, metadata={"help": "parallel HTTP requests to vllm-server"})
+    num_concurrent: int = field(
+        default=8, metadata={"help": "parallel HTTP requests to vllm-server (the engine batches them)"}
+    )
     health_timeout_s: float = field(default=300.0, metadata={"help": "how long vllm-server may take to get healthy"})
     extra: dict = field(default_factory=dict, metadata={"help": "further vLLM engine arguments, passed unchanged"})
 
@@ -40,8 +42,9 @@ class EngineSettings:
         settings.extra = {**settings.extra, **extra}
         return settings
 
-    def resolved(self) -> EngineSettings:
-        """Fill the device-dependent defaults; incompatible options fail here, naming the field."""
+    def resolved(self, longest_generation: int = 0) -> EngineSettings:
+        """Fill the device-dependent defaults; incompatible options fail here, naming the field. On CPU the default
+        max_model_len leaves room for `longest_generation` new tokens plus a 1,024-token prompt."""
         out = EngineSettings(**asdict(self))
         if out.device == "auto":
             import torch
@@ -55,7 +58,7 @@ class EngineSettings:
                     raise ValueError(f"engine.{name}={getattr(out, name)} needs GPUs; this run is on CPU")
             if out.gpu_memory_utilization is not None:
                 raise ValueError("engine.gpu_memory_utilization applies to GPUs; on CPU set kv_cache_memory_bytes")
-            out.max_model_len = out.max_model_len or 4096
+            out.max_model_len = out.max_model_len or max(4096, longest_generation + 1024)
             out.kv_cache_memory_bytes = out.kv_cache_memory_bytes or 512 * MiB
             out.enforce_eager = True if out.enforce_eager is None else out.enforce_eager
         return out
