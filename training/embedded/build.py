@@ -74,21 +74,30 @@ def build_base(out_dir: Path | None = None, *, seed: int = 0, force: bool = Fals
     """
     cfg = replace(config or BaseConfig(), seed=seed)
     out = Path(out_dir) if out_dir is not None else cache_root() / f"base-{cfg.digest()[:12]}"
-    manifest = out / MANIFEST
-    if not force and manifest.is_file():
-        if json.loads(manifest.read_text()).get("config_sha256") == cfg.digest():
-            return out
-        raise FileExistsError(f"{out} holds a base built with other settings; pass force=True to rebuild it")
+    if not force and _finished(out, cfg):
+        return out
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         _build_into(tmp, cfg, progress)
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(tmp, out)
+        # Another process may have finished the same build meanwhile: keep its folder (it may be in use).
+        if force or not _finished(out, cfg):
+            shutil.rmtree(out, ignore_errors=True)
+            os.replace(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _finished(out: Path, cfg: BaseConfig) -> bool:
+    """True when `out` holds a finished build of `cfg`; an error when it holds one of other settings."""
+    manifest = out / MANIFEST
+    if not manifest.is_file():
+        return False
+    if json.loads(manifest.read_text()).get("config_sha256") == cfg.digest():
+        return True
+    raise FileExistsError(f"{out} holds a base built with other settings; pass force=True to rebuild it")
 
 
 def _build_into(folder: Path, cfg: BaseConfig, progress: bool) -> None:
