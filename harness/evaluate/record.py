@@ -91,7 +91,8 @@ def truncation(samples: list[dict], max_gen_toks: int) -> dict | None:
 
 
 def _responses(sample: dict) -> list[str]:
-    return [r[0] if isinstance(r, (list, tuple)) else r for r in sample["resps"]]
+    """Every generated text of a doc: `resps` holds one list per request, with one entry per repeat."""
+    return [x for r in sample["resps"] for x in (r if isinstance(r, (list, tuple)) else [r])]
 
 
 def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str, limit, results: dict,

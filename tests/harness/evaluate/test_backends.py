@@ -69,8 +69,9 @@ def test_a_stored_result_is_a_cache_hit_and_starts_no_engine(by_backend, ckpts, 
 def test_sampled_answers_of_a_swapped_checkpoint_match_a_fresh_engine(ckpts, tmp_path):
     """paper preset (T=0.7, 2 repeats): the seed reset before each checkpoint makes sampling reproducible too."""
     kw = dict(sampling="paper", repeats=2, max_gen_toks=8, engine_kwargs=ENGINE, include_paths=[FIXTURE_TASKS])
-    _, swapped = api.evaluate([ckpts["good"], ckpts["random"]], [TASK], backend="vllm", store=tmp_path / "a", **kw)
-    (fresh,) = api.evaluate([ckpts["random"]], [TASK], backend="vllm", store=tmp_path / "b", **kw)
+    task = "tiny_arith_long"  # no newline stop: the random model's samples are long enough to differ
+    _, swapped = api.evaluate([ckpts["good"], ckpts["random"]], [task], backend="vllm", store=tmp_path / "a", **kw)
+    (fresh,) = api.evaluate([ckpts["random"]], [task], backend="vllm", store=tmp_path / "b", **kw)
     assert swapped["timings"]["weights_load_s"] > 0 and fresh["timings"]["engine_start_s"] > 0
     assert responses(tmp_path / "a", swapped) == responses(tmp_path / "b", fresh)
     assert any(len(set(r)) > 1 for r in responses(tmp_path / "b", fresh))  # the repeats really differ
