@@ -58,7 +58,7 @@ def _prepare_output(cfg: TrainConfig, out: Path, resume: bool) -> Path | None:
     return checkpoint
 
 
-def _training_arguments(cfg: TrainConfig, out: Path):
+def _training_arguments(cfg: TrainConfig, out: Path, progress: bool = True):
     from transformers import TrainingArguments
 
     return TrainingArguments(
@@ -91,14 +91,16 @@ def _training_arguments(cfg: TrainConfig, out: Path):
         dataloader_pin_memory=torch.accelerator.is_available(),
         # Without an accelerator, transformers only sets up multi-process (gloo) DDP when told it runs on CPU.
         use_cpu=not torch.accelerator.is_available(),
-        disable_tqdm=False,
+        disable_tqdm=not progress,
     )
 
 
-def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
+def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True) -> Path:
     """Train, save and return the checkpoint folder. A finished run of the same config is returned as it is.
 
     callbacks: extra transformers TrainerCallbacks (the tests use one to kill a run mid-way).
+    progress: progress bars and per-step console logs (train_log.jsonl is written either way); a caller with its
+    own progress view (profit pipeline) turns them off.
     """
     config.check_runnable()
     out = Path(config.output_dir)
@@ -118,7 +120,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     tokenizer = load_tokenizer(config)
     renderer = ChatRenderer.choose(tokenizer, config.chat_template)
     dataset, stats = build_dataset(config.data, renderer, config.cutoff_len, config.data_format,
-                                   config.skip_bad_rows)
+                                   config.skip_bad_rows, show_progress=progress)
     log.info("data: %d examples (%s, template %s); truncated to %d tokens: %d; skipped bad rows: %d; "
              "without supervised tokens: %d", stats.rows, stats.format, renderer.template_name, config.cutoff_len,
              stats.truncated, stats.skipped_rows, stats.no_supervision)
@@ -134,7 +136,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         truncate_log(log_path, int(checkpoint.name.rsplit("-", 1)[-1]))
     trainer = ProfitTrainer(
         model=model,
-        args=_training_arguments(config, out),
+        args=_training_arguments(config, out, progress),
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
@@ -142,6 +144,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         objective=config.objective,
         loss_impl=config.loss_impl,
     )
+    if not progress:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     result = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     save_model(trainer, tokenizer, renderer.template, config, out)

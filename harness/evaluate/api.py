@@ -62,19 +62,32 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: str = "greedy", seed: int = 1234,
          limit: int | float | None = None, shard: str | tuple[int, int] | None = None,
          include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
-         apply_chat_template: bool = True) -> tuple[list[WorkItem], TaskCatalog]:
-    """The work list of this shard, validated; nothing is run."""
+         apply_chat_template: bool = True, task_settings: dict[str, dict] | None = None,
+         ) -> tuple[list[WorkItem], TaskCatalog]:
+    """The work list of this shard, validated; nothing is run.
+
+    task_settings: per requested task or group name, `limit` / `max_gen_toks` overriding the call-wide values, so
+    one call (one engine start) can score a full task and a small slice of another.
+    """
     ckpts = [Checkpoint.open(p) for p in checkpoints]
     catalog = TaskCatalog(list(include_paths))
-    infos = [catalog.info(name) for name in catalog.expand(list(tasks))]
+    task_settings = task_settings or {}
+    unknown = sorted(set(task_settings) - set(tasks))
+    if unknown:
+        raise ValueError(f"task_settings name tasks that are not requested: {', '.join(unknown)}")
+    infos: dict[str, tuple[TaskInfo, dict]] = {}
+    for requested in tasks:
+        for name in catalog.expand([requested]):
+            infos.setdefault(name, (catalog.info(name), task_settings.get(requested, {})))
     shard = parse_shard(shard) if isinstance(shard, str) or shard is None else shard
     items = []
     for ckpt in ckpts:
-        for info in infos:
+        for info, own in infos.values():
             s = presets.resolve(sampling, task_repeats=info.repeats, task_max_gen_toks=info.max_gen_toks,
-                                max_gen_toks=max_gen_toks, repeats=repeats, apply_chat_template=apply_chat_template)
+                                max_gen_toks=own.get("max_gen_toks", max_gen_toks), repeats=repeats,
+                                apply_chat_template=apply_chat_template)
             # `limit` is part of the sampling description: a 10-doc smoke run must never pass for the full task.
-            s["limit"] = limit
+            s["limit"] = own.get("limit", limit)
             key = record_key(model_hash=ckpt.content_hash, task=info.name, task_version=info.version,
                              sampling=s, seed=seed, harness_version=HARNESS_VERSION)
             items.append(WorkItem(ckpt, info, s, key))
@@ -88,14 +101,16 @@ def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, samplin
              backend: str = "vllm", store: str | Path = Path("results/store"), limit: int | float | None = None,
              seed: int = 1234, shard: str | tuple[int, int] | None = None, engine_kwargs: dict | None = None,
              include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
-             apply_chat_template: bool = True, port: int | None = None) -> list[dict]:
+             apply_chat_template: bool = True, port: int | None = None,
+             task_settings: dict[str, dict] | None = None) -> list[dict]:
     """Records for every (checkpoint, task) of this shard, computing the missing ones. See the module docstring."""
     go_offline()
     items, catalog = plan(checkpoints, tasks, sampling=sampling, seed=seed, limit=limit, shard=shard,
                           include_paths=include_paths, max_gen_toks=max_gen_toks, repeats=repeats,
-                          apply_chat_template=apply_chat_template)
+                          apply_chat_template=apply_chat_template, task_settings=task_settings)
     longest = max((it.sampling["max_gen_toks"] for it in items), default=0)
-    settings = EngineSettings.from_kwargs(engine_kwargs).resolved(longest_generation=longest)
+    model_limit = min((it.ckpt.max_positions for it in items if it.ckpt.max_positions), default=None)
+    settings = EngineSettings.from_kwargs(engine_kwargs).resolved(longest_generation=longest, model_limit=model_limit)
     if backend != "hf":
         too_long = [it for it in items if it.sampling["max_gen_toks"] >= settings.max_model_len]
         if settings.max_model_len and too_long:

@@ -81,6 +81,13 @@ class Checkpoint:
         return h.hexdigest()[:16]
 
     @cached_property
+    def max_positions(self) -> int | None:
+        """The longest sequence the model's config allows: vLLM refuses a longer max_model_len."""
+        config = json.loads((self.path / "config.json").read_text())
+        value = config.get("text_config", config).get("max_position_embeddings")
+        return int(value) if value else None
+
+    @cached_property
     def run(self) -> dict | None:
         """profit_run.json written by training, or None for a base model."""
         manifest = self.path / "profit_run.json"

@@ -42,9 +42,10 @@ class EngineSettings:
         settings.extra = {**settings.extra, **extra}
         return settings
 
-    def resolved(self, longest_generation: int = 0) -> EngineSettings:
+    def resolved(self, longest_generation: int = 0, model_limit: int | None = None) -> EngineSettings:
         """Fill the device-dependent defaults; incompatible options fail here, naming the field. On CPU the default
-        max_model_len leaves room for `longest_generation` new tokens plus a 1,024-token prompt."""
+        max_model_len leaves room for `longest_generation` new tokens plus a 1,024-token prompt, within
+        `model_limit` (the models' max_position_embeddings)."""
         out = EngineSettings(**asdict(self))
         if out.device == "auto":
             import torch
@@ -58,7 +59,8 @@ class EngineSettings:
                     raise ValueError(f"engine.{name}={getattr(out, name)} needs GPUs; this run is on CPU")
             if out.gpu_memory_utilization is not None:
                 raise ValueError("engine.gpu_memory_utilization applies to GPUs; on CPU set kv_cache_memory_bytes")
-            out.max_model_len = out.max_model_len or max(4096, longest_generation + 1024)
+            wanted = max(4096, longest_generation + 1024)
+            out.max_model_len = out.max_model_len or (min(wanted, model_limit) if model_limit else wanted)
             out.kv_cache_memory_bytes = out.kv_cache_memory_bytes or 512 * MiB
             out.enforce_eager = True if out.enforce_eager is None else out.enforce_eager
         return out

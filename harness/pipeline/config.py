@@ -33,6 +33,7 @@ class BaseModel:
 class EvalTask:
     name: str = _f("", "an lm-eval task or group name from tasks/ (e.g. profit_testbed, profit_paper5).")
     limit: int | None = _f(None, "score only the first N documents of each task (None: all).")
+    max_gen_toks: int | None = _f(None, "generation limit override (None: the task's own, the paper protocol).")
 
 
 @dataclass
@@ -125,8 +126,10 @@ class PipelineConfig:
         for t in self.eval.tasks:
             if not t.name:
                 fail("every entry of `eval.tasks` needs a `name`")
-            if t.limit is not None and (not isinstance(t.limit, int) or t.limit < 1):
-                fail(f"`eval.tasks` {t.name}: limit must be a positive integer or null, got {t.limit!r}")
+            for name in ("limit", "max_gen_toks"):
+                value = getattr(t, name)
+                if value is not None and (not isinstance(value, int) or value < 1):
+                    fail(f"`eval.tasks` {t.name}: {name} must be a positive integer or null, got {value!r}")
 
     def objectives(self) -> list[ObjectiveConfig]:
         """The methods with list values expanded (tau: [0.1, 0.3] -> two objectives), in config order."""

@@ -88,6 +88,11 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     from training.embedded import build_base
 
     started = time.perf_counter()
+    if progress:  # one progress view: the stages' own bars and per-step logs stay quiet
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        logging.getLogger("profit.train").setLevel(logging.WARNING)
     bases = base_folders(cfg)
     for name, folder in bases.items():
         if not _is_embedded(cfg, name) and not (folder / "config.json").is_file():
@@ -115,11 +120,13 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
             summary["skipped"].append(job.name)
         else:
             bar.set_description_str(f"{cfg.name}: train {job.name}")
+            t_run = time.perf_counter()
             if cfg.launcher:
                 _launch(cfg, job)
             else:
-                train(job.config, resume=True)
+                train(job.config, resume=True, progress=False)
             summary["trained"].append(job.name)
+            bar.write(_trained_line(job, time.perf_counter() - t_run))
         advance(f"train {job.name}")
     summary["timings"]["train_s"] = time.perf_counter() - t0
 
@@ -147,6 +154,15 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     return summary
 
 
+def _trained_line(job: TrainJob, seconds: float) -> str:
+    from training.checkpoint import read_manifest
+
+    run = read_manifest(job.out) or {}
+    kept = (run.get("kept_fraction") or {}).get("mean")
+    kept_text = f", kept {kept:.0%} of tokens" if isinstance(kept, float) else ""
+    return f"trained {job.name} in {seconds:.0f} s ({run.get('steps', '?')} steps{kept_text})"
+
+
 def _launch(cfg: PipelineConfig, job: TrainJob) -> None:
     """One training under the user's launcher (accelerate, torchrun): its own processes, GPUs freed afterwards."""
     folder = Path(cfg.runs_dir) / ".configs"
@@ -163,16 +179,13 @@ def _launch(cfg: PipelineConfig, job: TrainJob) -> None:
 def _evaluate(cfg: PipelineConfig, checkpoints: list[Path]) -> int:
     from harness.evaluate.api import evaluate
 
-    by_limit: dict[int | None, list[str]] = {}
-    for task in cfg.eval.tasks:
-        by_limit.setdefault(task.limit, []).append(task.name)
-    records = 0
-    for limit, tasks in by_limit.items():
-        records += len(evaluate(
-            checkpoints, tasks, sampling=cfg.eval.sampling, backend=cfg.eval.backend, store=Path(cfg.store),
-            limit=limit, seed=cfg.eval.seed, engine_kwargs=cfg.eval.engine or None,
-        ))
-    return records
+    settings = {t.name: {k: v for k, v in (("limit", t.limit), ("max_gen_toks", t.max_gen_toks)) if v is not None}
+                for t in cfg.eval.tasks}
+    records = evaluate(
+        checkpoints, [t.name for t in cfg.eval.tasks], sampling=cfg.eval.sampling, backend=cfg.eval.backend,
+        store=Path(cfg.store), seed=cfg.eval.seed, engine_kwargs=cfg.eval.engine or None, task_settings=settings,
+    )
+    return len(records)
 
 
 def _analyse(cfg: PipelineConfig, bases: dict[str, Path], state: _State) -> None:
