@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import lm_eval.models  # noqa: F401  (fills lm-eval's registry first: it imports its own models only when empty)
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
 

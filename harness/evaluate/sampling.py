@@ -19,6 +19,8 @@ class SamplingPreset:
 PRESETS = {
     # Qwen3/OLMo-2 setting of the paper; repeats come per task from tasks.registry (8, AIME'24 32).
     "paper": SamplingPreset("paper", temperature=0.7, top_p=0.8, top_k=20),
+    # The paper's Llama-3.1-8B setting (paper_spec §5.1): temperature 0.6, top-p 0.9, no top-k.
+    "paper-llama": SamplingPreset("paper-llama", temperature=0.6, top_p=0.9),
     "greedy": SamplingPreset("greedy", temperature=0.0, repeats=1),
 }
 

@@ -40,7 +40,7 @@ class EvalTask:
 class EvalSettings:
     tasks: list = _f([], "tasks to score, each {name, limit}.")
     backend: str = _f("vllm", "vllm (in-process engine), vllm-server or hf.")
-    sampling: str = _f("greedy", "sampling preset: greedy or paper.")
+    sampling: str = _f("greedy", "sampling preset: greedy, paper (Qwen3/OLMo-2) or paper-llama (Llama-3.1).")
     seed: int = _f(1234, "sampling seed recorded in the store.")
     include_base: bool = _f(True, "also score each untrained base model (the paper's Vanilla rows).")
     engine: dict = _f({}, "extra engine settings passed through (e.g. tensor_parallel_size, gpu_memory_utilization).")
@@ -121,8 +121,10 @@ class PipelineConfig:
             fail(f"`methods`: {err}")
         if self.eval.backend not in ("vllm", "vllm-server", "hf"):
             fail(f"`eval.backend` must be vllm, vllm-server or hf, got {self.eval.backend!r}")
-        if self.eval.sampling not in ("greedy", "paper"):
-            fail(f"`eval.sampling` must be greedy or paper, got {self.eval.sampling!r}")
+        from harness.evaluate.sampling import PRESETS
+
+        if self.eval.sampling not in PRESETS:
+            fail(f"`eval.sampling` must be one of {', '.join(PRESETS)}, got {self.eval.sampling!r}")
         for t in self.eval.tasks:
             if not t.name:
                 fail("every entry of `eval.tasks` needs a `name`")
