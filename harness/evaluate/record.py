@@ -74,6 +74,9 @@ def repeat_scores(task, sample: dict, metric: str, repeats: int) -> list[float]:
     """The primary metric of each repeat of one doc. Tasks that average repeats inside process_results (all profit_*
     tasks) are asked once more per response; single-response filters (take_first) have one score."""
     filtered = sample["filtered_resps"]
+    # An identity filter keeps the repeats together: [[r1, ..., rK]]; a per-response filter gives [r1, ..., rK].
+    if isinstance(filtered, list) and len(filtered) == 1 and isinstance(filtered[0], list):
+        filtered = filtered[0]
     if repeats > 1 and isinstance(filtered, list) and len(filtered) == repeats:
         return [float(task.process_results(sample["doc"], [[r]])[metric]) for r in filtered]
     return [float(sample[metric])]
