@@ -27,6 +27,8 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     go_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    from training.config import ConfigError
+
     from .config import PipelineConfig, PipelineConfigError
     from .run import describe, run
 
@@ -36,7 +38,7 @@ def main(argv: list[str]) -> int:
             print("\n".join(describe(cfg)))
             return 0
         summary = run(cfg, progress=not args.quiet)
-    except (PipelineConfigError, FileNotFoundError) as err:
+    except (PipelineConfigError, ConfigError, FileNotFoundError) as err:
         print(f"profit pipeline: {err}", file=sys.stderr)
         return 2
     t = summary["timings"]

@@ -193,15 +193,17 @@ def _analyse(cfg: PipelineConfig, bases: dict[str, Path], state: _State) -> None
 
     out = Path(cfg.store) / "token_analysis.json"
     embedded = {n: f for n, f in bases.items() if _is_embedded(cfg, n)}
-    digest = _digest({n: (f / "base_build.json").read_text() for n, f in embedded.items()})
-    if not embedded or state.fresh("token_analysis", digest, [out]):
+    weights = {n: json.loads((f / "base_build.json").read_text())["weights_sha256"] for n, f in embedded.items()}
+    if not embedded or state.fresh("token_analysis", _digest(weights), [out]):
         return
     docs = [token_probabilities(folder, label=name) for name, folder in embedded.items()]
-    merged = {**docs[0], "models": [m for d in docs for m in d["models"]]}
+    # The weights' hash, not the cache folder's path, says which model was measured: the file is committed.
+    merged = {**docs[0], "models": [m for d in docs for m in d["models"]], "base_weights_sha256": weights}
+    merged.pop("model_path", None)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(merged, indent=1) + "\n")
     tmp.replace(out)
-    state.mark("token_analysis", digest)
+    state.mark("token_analysis", _digest(weights))
 
 
 def _report(cfg: PipelineConfig, state: _State) -> list[str]:
