@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.registry import TASKS, TASKS_DIR
 
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's own default when a task names none
+
+
+class _QuietCustomDataset(logging.Filter):
+    """lm-eval warns, twice per task and checkpoint, that a `custom_dataset` hook could take `--metadata`; every
+    profit_* task reads its local data through such a hook, so the warning buried the run's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
+
+
+logging.getLogger("lm_eval.api.task").addFilter(_QuietCustomDataset())
 
 
 @dataclass(frozen=True)
