@@ -45,7 +45,8 @@ def record_key(*, model_hash: str, task: str, task_version, sampling: dict, seed
     return hashlib.sha256(canonical_json(fields).encode()).hexdigest()[:24]
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader (or a crash) sees the old file or the new one, never a part."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -93,8 +94,8 @@ class Store:
         """Samples first, record last: a record never points at samples that are not there yet."""
         key = record["key"]
         lines = "".join(canonical_json(s) + "\n" for s in samples).encode()
-        _atomic_write(self.samples_path(key), gzip.compress(lines, mtime=0))
-        _atomic_write(self.record_path(key), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
+        atomic_write(self.samples_path(key), gzip.compress(lines, mtime=0))
+        atomic_write(self.record_path(key), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
 
     def read_samples(self, key: str) -> list[dict]:
         with gzip.open(self.samples_path(key), "rt") as f:

@@ -13,6 +13,8 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
+from harness.store import atomic_write
+
 from .config import TrainConfig
 
 MANIFEST = "profit_run.json"
@@ -38,13 +40,7 @@ def is_complete(folder: str | Path, config: TrainConfig | None = None) -> bool:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
 
 
 def versions() -> dict[str, str]:

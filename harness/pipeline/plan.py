@@ -42,15 +42,10 @@ class TrainJob:
         return f"{self.base}/{self.slug}/seed{self.seed}"
 
 
-def embedded_base_folder() -> Path:
-    """Where `training.embedded.build_base()` keeps the default embedded base (without building it)."""
-    from training.embedded import BaseConfig, cache_root
-
-    return cache_root() / f"base-{BaseConfig().digest()[:12]}"
-
-
 def base_folders(cfg: PipelineConfig) -> dict[str, Path]:
-    return {b.name: (embedded_base_folder() if b.embedded else Path(b.path)) for b in cfg.base_models}
+    from training.embedded import base_folder
+
+    return {b.name: (base_folder() if b.embedded else Path(b.path)) for b in cfg.base_models}
 
 
 def training_jobs(cfg: PipelineConfig, bases: dict[str, Path]) -> list[TrainJob]:

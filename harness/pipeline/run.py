@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
+from harness.store import atomic_write
 from training.api import is_complete, last_checkpoint
 
 from .config import PipelineConfig
@@ -76,10 +77,7 @@ class _State:
 
     def mark(self, stage: str, digest: str) -> None:
         self.data[stage] = digest
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, sort_keys=True))
-        tmp.replace(self.path)
+        atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
 
 
 def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
@@ -200,9 +198,7 @@ def _analyse(cfg: PipelineConfig, bases: dict[str, Path], state: _State) -> None
     # The weights' hash, not the cache folder's path, says which model was measured: the file is committed.
     merged = {**docs[0], "models": [m for d in docs for m in d["models"]], "base_weights_sha256": weights}
     merged.pop("model_path", None)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(merged, indent=1) + "\n")
-    tmp.replace(out)
+    atomic_write(out, (json.dumps(merged, indent=1) + "\n").encode())
     state.mark("token_analysis", _digest(weights))
 
 

@@ -15,6 +15,7 @@ from harness.report.reported import paper_rows
 from harness.report.significance import RESAMPLES, SEED, compare_to_sft
 from harness.report.store import StoreError, load_store
 from harness.report.tables import csv_text, display_rows, latex, markdown
+from harness.store import atomic_write
 
 SIGNIFICANCE_FIELDS = ["base_model", "method", "strategy", "tau", "variant", "benchmark", "task", "n_questions",
                        "mean", "sft_mean", "diff", "p_value", "resamples", "seed"]
@@ -34,10 +35,7 @@ class Report:
 
 
 def _write(path: Path, text: str, report: Report) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    tmp.replace(path)
+    atomic_write(path, text.encode("utf-8"))
     report.files.append(path)
 
 

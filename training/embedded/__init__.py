@@ -9,7 +9,7 @@ CORE tokens (equations, the answer) with TRIVIAL wording from paraphrase pools, 
 """
 
 from .analysis import token_probabilities
-from .build import TINY, BaseConfig, build_base, cache_root
+from .build import TINY, BaseConfig, base_folder, build_base, cache_root
 from .splits import TestbedSpec
 
-__all__ = ["TINY", "BaseConfig", "TestbedSpec", "build_base", "cache_root", "token_probabilities"]
+__all__ = ["TINY", "BaseConfig", "TestbedSpec", "base_folder", "build_base", "cache_root", "token_probabilities"]

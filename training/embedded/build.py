@@ -66,6 +66,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("PROFIT_CACHE") or Path.home() / ".cache" / "profit-bench")
 
 
+def base_folder(config: BaseConfig | None = None, seed: int = 0) -> Path:
+    """The cache folder of the base built with `config` and `seed` (whether or not it is built yet)."""
+    return cache_root() / f"base-{replace(config or BaseConfig(), seed=seed).digest()[:12]}"
+
+
 def build_base(out_dir: Path | None = None, *, seed: int = 0, force: bool = False, config: BaseConfig | None = None,
                progress: bool = True) -> Path:
     """The folder of the base model built with `config` (default settings) and `seed`; built once, then cached.
@@ -73,7 +78,7 @@ def build_base(out_dir: Path | None = None, *, seed: int = 0, force: bool = Fals
     The folder loads with `AutoModelForCausalLM.from_pretrained` and vLLM, and holds `base_build.json`.
     """
     cfg = replace(config or BaseConfig(), seed=seed)
-    out = Path(out_dir) if out_dir is not None else cache_root() / f"base-{cfg.digest()[:12]}"
+    out = Path(out_dir) if out_dir is not None else base_folder(cfg, seed)
     if not force and _finished(out, cfg):
         return out
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
