@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--skip-full", action="store_true", help="only the thread comparison")
     args = ap.parse_args()
 
-    from harness.offline import go_offline
+    from profit_core.offline import go_offline
 
     go_offline()
     from training.embedded.build import BaseConfig

@@ -25,7 +25,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=4)
     ap.add_argument("--backend", default="vllm", choices=["vllm", "vllm-server"])
     args = ap.parse_args()
-    from harness.offline import go_offline
+    from profit_core.offline import go_offline
     from tests.harness.tiny_model import FIXTURE_TASKS, build_checkpoint
 
     go_offline()

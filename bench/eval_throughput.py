@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 
-from harness.offline import go_offline  # noqa: E402
+from profit_core.offline import go_offline  # noqa: E402
 
 go_offline()
 

@@ -153,7 +153,7 @@ def step_times(args, repeats: int = 15) -> dict[str, float]:
 
 
 def child(args) -> None:
-    from harness.offline import go_offline
+    from profit_core.offline import go_offline
 
     go_offline()
     if args.child == "trl-sft":

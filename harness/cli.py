@@ -14,9 +14,12 @@ COMMANDS = {
     "base": ("training.embedded.cli", "build the embedded offline base model (tokenizer + small causal LM)"),
 }
 
-USAGE = "usage: profit <command> [options]   (profit <command> --help for its options)\n\ncommands:\n" + "\n".join(
-    f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()
-)
+USAGE = "\n".join([
+    "usage: profit <command> [options]   (profit <command> --help for its options)", "", "commands:",
+    *(f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items()), "",
+    "A mistake in the input (config, data, model, output folder) is one line naming it and the fix, exit status 2;",
+    "add --debug to any command for the full traceback.",
+])
 
 
 def main(argv: list[str] | None = None) -> int:

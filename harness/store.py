@@ -1,9 +1,11 @@
-"""The results store: one JSON record (+ gzipped samples) per evaluation key, safe for many concurrent writers.
+"""The results store: one JSON record (+ gzipped samples) per evaluation key, safe for many concurrent writers, and
+the one API through which anything is written into a store folder.
 
 Layout (see docs/formats.md):
-    <root>/records/<key>.json        the record; its presence is a cache hit
+    <root>/records/<key>.json        the record (profit_core/formats/store_record.py); its presence is a cache hit
     <root>/samples/<key>.jsonl.gz    per-sample prompts and outputs, written before the record
     <root>/locks/<key>.lock          held (flock) by the one worker computing <key>
+    <root>/quarantine/               records that could not be read, set aside (never deleted) and recomputed
 
 Locks are kernel `flock`s, so a killed worker's claim vanishes with its process: no stale lock can block a resume.
 Every file is written to a temporary name in its own folder, fsynced, then `os.replace`d, so a reader sees either
@@ -15,55 +17,30 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gzip
-import hashlib
 import json
+import logging
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-SCHEMA = 1
-KEY_FIELDS = ("model_hash", "task", "task_version", "sampling", "seed", "harness_version")
+from profit_core.errors import UserError
+from profit_core.files import atomic_write, canonical_json
+from profit_core.folders import FolderError, claim, refuse_file
+from profit_core.formats import store_record
+from profit_core.formats.store_record import SCHEMA, record_key
+
+log = logging.getLogger("profit.store")
+
+__all__ = ["SCHEMA", "Store", "StoreError", "record_key"]
+
+# What a store folder holds; anything else in it means it is not a store.
+ENTRIES = ("records", "samples", "locks", "quarantine", "train_logs", "token_analysis.json", ".pipeline_state.json")
 
 
-def canonical_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def record_key(*, model_hash: str, task: str, task_version, sampling: dict, seed: int, harness_version: str) -> str:
-    """First 24 hex of sha256 over the canonical JSON of the key fields (docs/formats.md)."""
-    fields = {
-        "model_hash": model_hash,
-        "task": task,
-        "task_version": task_version,
-        "sampling": sampling,
-        "seed": seed,
-        "harness_version": harness_version,
-    }
-    return hashlib.sha256(canonical_json(fields).encode()).hexdigest()[:24]
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader (or a crash) sees the old file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+class StoreError(UserError):
+    """The store folder cannot be used; the message says what is wrong and what to do."""
 
 
 class Store:
@@ -74,6 +51,25 @@ class Store:
         self.records = self.root / "records"
         self.samples = self.root / "samples"
         self.locks = self.root / "locks"
+        self.quarantine = self.root / "quarantine"
+        self.set_aside: list[str] = []  # what this process moved to quarantine, and why
+        self.skipped: list[str] = []  # whole records it cannot read (another schema), left where they are
+
+    def check(self, create: bool = False) -> Store:
+        """Refuse a store path that is a file, a store whose records/ is not a folder, or a folder that is not a
+        store; with create, make (and mark) the folder. Call before any work whose results it will hold; without
+        create nothing is written."""
+        try:
+            refuse_file(self.root, "results store")
+            claim(self.root, "store", ENTRIES, what="results store", create=create)
+        except FolderError as err:
+            raise StoreError(str(err)) from None
+        for sub in (self.records, self.samples, self.locks, self.quarantine):
+            if sub.exists() and not sub.is_dir():
+                raise StoreError(f"results store {self.root}: {sub.name} is a file, not a folder; move it away")
+        if create:
+            self.records.mkdir(exist_ok=True)
+        return self
 
     def record_path(self, key: str) -> Path:
         return self.records / f"{key}.json"
@@ -82,29 +78,68 @@ class Store:
         return self.samples / f"{key}.jsonl.gz"
 
     def has(self, key: str) -> bool:
-        return self.record_path(key).is_file()
+        return self.get(key) is not None
 
     def get(self, key: str) -> dict | None:
-        try:
-            return json.loads(self.record_path(key).read_text())
-        except FileNotFoundError:
-            return None
+        """The record, or None when there is none; an unusable record is set aside first (so it is recomputed)."""
+        path = self.record_path(key)
+        return self._read(path) if path.is_file() else None
 
     def put(self, record: dict, samples: Iterable[dict]) -> None:
         """Samples first, record last: a record never points at samples that are not there yet."""
         key = record["key"]
+        why = store_record.problem(record)
+        if why or record.get("schema") != SCHEMA:
+            raise ValueError(f"refusing to store a malformed record {key}: {why}")
         lines = "".join(canonical_json(s) + "\n" for s in samples).encode()
         atomic_write(self.samples_path(key), gzip.compress(lines, mtime=0))
-        atomic_write(self.record_path(key), (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
+        atomic_write(self.record_path(key), json.dumps(record, indent=1, sort_keys=True) + "\n")
 
     def read_samples(self, key: str) -> list[dict]:
         with gzip.open(self.samples_path(key), "rt") as f:
             return [json.loads(line) for line in f]
 
+    def scan(self) -> Iterator[tuple[str, dict]]:
+        """(file name, record) of every usable record, by file name; corrupt ones are set aside (`set_aside`),
+        records of another schema skipped (`skipped`)."""
+        # Hidden names are other writers' temporary files (records are written by rename).
+        for path in sorted(p for p in self.records.glob("*.json") if not p.name.startswith(".")):
+            raw = self._read(path)
+            if raw is not None:
+                yield path.name, raw
+
     def iter_records(self) -> Iterator[dict]:
-        for path in sorted(self.records.glob("*.json")):
-            with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
-                yield json.loads(path.read_text())
+        return (raw for _, raw in self.scan())
+
+    def _read(self, path: Path) -> dict | None:
+        try:
+            return store_record.read(path)
+        except FileNotFoundError:  # set aside or replaced by another process meanwhile
+            return None
+        except store_record.Unusable as err:
+            if err.corrupt:
+                self._set_aside(path, err.why)
+            else:
+                self.skipped.append(f"records/{path.name}: skipped, {err.why} (written by another harness version)")
+            return None
+
+    def _set_aside(self, path: Path, why: str) -> None:
+        """Move an unusable record into quarantine/ (never delete it), with a note of why beside it."""
+        self.quarantine.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        target = self.quarantine / f"{path.name}.{stamp}"
+        n = 1
+        while target.exists():
+            target = self.quarantine / f"{path.name}.{stamp}.{n}"
+            n += 1
+        try:
+            os.replace(path, target)
+        except FileNotFoundError:  # another process set it aside first
+            return
+        atomic_write(target.with_name(target.name + ".why.txt"), why + "\n")
+        message = f"records/{path.name}: {why}; set aside in {target.relative_to(self.root)}, to be recomputed"
+        self.set_aside.append(message)
+        log.warning("%s", message)
 
     @contextlib.contextmanager
     def claim(self, key: str) -> Iterator[bool]:

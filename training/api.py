@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
 import torch
 
-from .checkpoint import is_complete, read_manifest, save_model, write_manifest
+from profit_core.formats import run_manifest, train_log
+from profit_core.model_folder import looks_like_model
+
+from .checkpoint import is_complete, save_model, write_manifest
 from .config import ConfigError, TrainConfig
-from .run_log import LOG_NAME, JsonlLogCallback, read_log, summarize, truncate_log
+from .run_log import JsonlLogCallback, summarize
 
 log = logging.getLogger("profit.train")
 
-__all__ = ["TrainConfig", "ConfigError", "train", "is_complete", "last_checkpoint"]
+__all__ = ["TrainConfig", "ConfigError", "train", "is_complete", "last_checkpoint", "inspect_output"]
 
 
 def last_checkpoint(out: Path) -> Path | None:
@@ -43,17 +47,39 @@ def last_checkpoint(out: Path) -> Path | None:
     return None
 
 
-def _prepare_output(cfg: TrainConfig, out: Path, resume: bool) -> Path | None:
-    """Refuse to mix runs: the folder is empty, or holds this config's run (finished or resumable)."""
-    manifest = read_manifest(out)
-    if manifest and manifest.get("config_hash") != cfg.config_hash():
-        raise ConfigError(f"config field `output_dir`: {out} holds a finished run of another config; choose a "
-                          "new folder or delete it")
+def _in_flight(path: Path) -> bool:
+    """Temporary files of an atomic write or of the final save, which another rank may be writing right now."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
+
+
+def inspect_output(cfg: TrainConfig, out: Path, resume: bool) -> Path | None:
+    """Refuse to write where this config's run does not live; return the state to resume from, if any.
+
+    `out` may be missing or empty, or hold this config's run (its manifest, `profit_run.json`, carries the config
+    hash from the run's first moment). A folder holding anything else (a model, data, another config's run,
+    finished or not) is refused with a message naming what is there. Nothing is written here.
+    """
+    manifest = run_manifest.read(out)
+    if manifest is None:
+        entries = sorted(p.name for p in out.iterdir() if not _in_flight(p)) if out.is_dir() else []
+        if entries:
+            what = "a model (config.json or weights)" if looks_like_model(out) else \
+                f"files profit train did not write ({', '.join(entries[:5])})"
+            raise ConfigError(f"config field `output_dir`: {out} holds {what}; profit train writes only into a "
+                              "new or empty folder, or its own run of the same config")
+        return None
+    if manifest["config_hash"] != cfg.config_hash():
+        state = "a finished run" if manifest.get("complete") is True else "an unfinished run"
+        diff = run_manifest.config_diff(manifest.get("config"), cfg.to_dict())
+        if diff == "unknown":
+            diff = "where its model or data path resolves to"
+        raise ConfigError(f"config field `output_dir`: {out} holds {state} of another config (it differs in "
+                          f"{diff}); choose a new folder, or delete this one to start over")
     checkpoint = last_checkpoint(out)
     if checkpoint is not None and not resume:
-        raise ConfigError(f"config field `output_dir`: {out} holds an unfinished run ({checkpoint.name}); "
-                          "continue it with --resume, or delete the folder to start over")
-    if resume and checkpoint is None and out.is_dir() and any(out.iterdir()):
+        raise ConfigError(f"config field `output_dir`: {out} holds an unfinished run of this config "
+                          f"({checkpoint.name}); continue it with --resume, or delete the folder to start over")
+    if resume and checkpoint is None:
         log.warning("--resume: no saved state in %s/checkpoints; starting from the beginning", out)
     return checkpoint
 
@@ -107,14 +133,12 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     if is_complete(out, config):
         log.info("%s already holds a complete run of this config; nothing to do", out)
         return out
-    checkpoint = _prepare_output(config, out, resume)
-    out.mkdir(parents=True, exist_ok=True)
+    checkpoint = inspect_output(config, out, resume)
 
     from transformers import set_seed
 
-    from .data import ChatRenderer, PackedCollator, PaddedCollator, build_dataset
+    from .data import ChatRenderer, build_dataset
     from .model import load_model, load_tokenizer
-    from .trainer import ProfitTrainer
 
     set_seed(config.seed)
     tokenizer = load_tokenizer(config)
@@ -126,14 +150,35 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
              stats.truncated, stats.skipped_rows, stats.no_supervision)
     for reason in stats.skipped_examples:
         log.warning("skipped %s", reason)
-
     model = load_model(config)
+
+    # Everything the run reads has loaded: only now does the folder become this config's run.
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    if checkpoint is None and int(os.environ.get("RANK", "0")) == 0:
+        run_manifest.write_started(out, config.to_dict(), config.config_hash())
+    try:
+        return _train(config, out, checkpoint, tokenizer, renderer, model, dataset, stats, callbacks, progress)
+    except Exception:
+        if last_checkpoint(out) is None:  # nothing to resume from: leave no half-made run behind
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            else:
+                for path in (run_manifest.path_of(out), train_log.path_of(out)):
+                    path.unlink(missing_ok=True)
+        raise
+
+
+def _train(config, out, checkpoint, tokenizer, renderer, model, dataset, stats, callbacks, progress) -> Path:
+    from .data import PackedCollator, PaddedCollator
+    from .trainer import ProfitTrainer
+
     collator = PackedCollator() if config.padding_free else PaddedCollator(tokenizer.pad_token_id)
-    log_path = out / LOG_NAME
+    log_path = train_log.path_of(out)
     if checkpoint is None:
         log_path.unlink(missing_ok=True)
     else:
-        truncate_log(log_path, int(checkpoint.name.rsplit("-", 1)[-1]))
+        train_log.truncate(log_path, int(checkpoint.name.rsplit("-", 1)[-1]))
     trainer = ProfitTrainer(
         model=model,
         args=_training_arguments(config, out, progress),
@@ -152,7 +197,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     save_model(trainer, tokenizer, renderer.template, config, out)
     if trainer.is_world_process_zero():
-        summary = summarize(read_log(log_path))
+        summary = summarize(train_log.read(log_path)[0])
         summary["wall_time_s"] = summary["train_time_s"]
         data = {**stats.manifest(), "path": str(Path(config.data).resolve())}
         write_manifest(out, config, data, summary, steps=result.global_step, template=renderer.template)

@@ -1,56 +1,28 @@
-"""The final checkpoint folder and its manifest `profit_run.json` (docs/formats.md).
+"""The final checkpoint folder and its manifest `profit_run.json` (profit_core/formats/run_manifest.py).
 
-The manifest is written last, atomically, with "complete": true; any folder without it is not a finished run.
-Model files go to a temporary folder first and are moved in only once all of them are written.
+Model files go to a temporary folder first and are moved in only once all of them are written; the manifest is
+written last, atomically, with "complete": true. Weights are saved in the base model's dtype (a bf16 base gives a
+bf16 checkpoint, whatever precision trained it).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
-from importlib import metadata
 from pathlib import Path
 
-from harness.store import atomic_write
+from profit_core.files import default_mode, sha256_text
+from profit_core.formats import run_manifest
+from profit_core.versions import versions
 
 from .config import TrainConfig
 
-MANIFEST = "profit_run.json"
-SCHEMA = 1
-
-
-def read_manifest(folder: str | Path) -> dict | None:
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError:
-        return None
+PACKAGES = ("torch", "transformers", "accelerate", "peft", "profit-bench")
 
 
 def is_complete(folder: str | Path, config: TrainConfig | None = None) -> bool:
     """True when `folder` holds a finished run (of `config`, if given: same config_hash)."""
-    manifest = read_manifest(folder)
-    if not manifest or manifest.get("complete") is not True:
-        return False
-    return config is None or manifest.get("config_hash") == config.config_hash()
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    atomic_write(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-
-
-def versions() -> dict[str, str]:
-    out = {}
-    for name in ("torch", "transformers", "accelerate", "peft", "profit-bench"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+    return run_manifest.is_complete(folder, config.config_hash() if config is not None else None)
 
 
 def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -> None:
@@ -78,6 +50,9 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
     model.generation_config.save_pretrained(staging)
     tokenizer.chat_template = template
     tokenizer.save_pretrained(staging)
+    for item in staging.rglob("*"):
+        if item.is_file():
+            default_mode(item)
     for item in staging.iterdir():
         target = out / item.name
         if target.is_dir():
@@ -88,7 +63,6 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
 
 def write_manifest(out: Path, cfg: TrainConfig, data_stats: dict, summary: dict, steps: int, template: str) -> dict:
     manifest = {
-        "schema": SCHEMA,
         "base_model": str(Path(cfg.model).resolve()),
         "base_model_name": cfg.label,
         "method": cfg.objective.describe(),
@@ -105,9 +79,8 @@ def write_manifest(out: Path, cfg: TrainConfig, data_stats: dict, summary: dict,
         "train_tokens": summary["train_tokens"],
         "supervised_tokens": summary["supervised_tokens"],
         "wall_time_s": summary["wall_time_s"],
-        "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest(),
-        "versions": versions(),
-        "complete": True,
+        "chat_template_sha256": sha256_text(template),
+        "versions": versions(PACKAGES),
     }
-    write_json_atomic(out / MANIFEST, manifest)
+    run_manifest.write_complete(out, manifest)
     return manifest

@@ -12,9 +12,10 @@ import os
 import sys
 from dataclasses import fields
 
-from harness.offline import go_offline
+from profit_core.errors import run_command
+from profit_core.offline import go_offline
 
-from .config import OBJECTIVE_FIELDS, PRESETS, ConfigError, TrainConfig
+from .config import OBJECTIVE_FIELDS, PRESETS, TrainConfig
 
 EPILOG = """\
 Order of precedence: defaults < --preset < the --config file < --field flags.
@@ -70,24 +71,19 @@ def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    go_offline()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    try:
-        cfg, args = parse(argv)
-        if args.dry_run:
-            print(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.config_hash()}, indent=2))
-            return 0
-        from .api import train
-        from .data import BadRow
+    return run_command("profit train", _main, argv)
 
-        try:
-            folder = train(cfg, resume=args.resume)
-        except BadRow as err:
-            raise ConfigError(f"bad training data: {err}") from err
-    except ConfigError as err:
-        print(f"profit train: error: {err}", file=sys.stderr)
-        return 2
+
+def _main(argv: list[str]) -> int:
+    go_offline()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    cfg, args = parse(argv)
+    if args.dry_run:
+        print(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.config_hash()}, indent=2))
+        return 0
+    from .api import train
+
+    folder = train(cfg, resume=args.resume)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"checkpoint: {folder}")
     return 0

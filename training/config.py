@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from profit_core.errors import UserError
+from profit_core.model_folder import ModelFolderError, check_model_folder
 from training.objectives import ObjectiveConfig
 
 DATA_FORMATS = ("auto", "sharegpt", "openai", "alpaca", "prompt_response", "gsm8k")
@@ -155,12 +157,16 @@ class TrainConfig:
         if self.loss_impl == "lean" and self.finetuning == "lora" and "lm_head" in self.lora_target:
             fail("loss_impl", "lean reads lm_head.weight directly, so lm_head cannot carry a LoRA adapter")
 
-    def check_runnable(self) -> None:
-        """The checks that need the file system: run before anything heavy loads."""
+    def check_runnable(self, model: bool = True) -> None:
+        """The checks that need the file system: run before anything heavy loads. model=False skips the model
+        folder's (one that a pipeline builds before it trains)."""
         if not self.model:
             raise ConfigError("config field `model`: required (a local model folder)")
-        if not (Path(self.model) / "config.json").is_file():
-            raise ConfigError(f"config field `model`: {self.model!r} is not a local model folder (no config.json)")
+        if model:
+            try:
+                check_model_folder(self.model)
+            except ModelFolderError as err:
+                raise ConfigError(f"config field `model`: {err}") from None
         if not self.data:
             raise ConfigError("config field `data`: required (a .jsonl, .json or .parquet file)")
         if not Path(self.data).is_file():
@@ -169,6 +175,8 @@ class TrainConfig:
             raise ConfigError(f"config field `data`: {self.data!r} is not .jsonl, .json or .parquet")
         if not self.output_dir:
             raise ConfigError("config field `output_dir`: required (the checkpoint folder to write)")
+        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            raise ConfigError(f"config field `output_dir`: {self.output_dir} is a file; give a folder path")
         sharded = [name for name in ("FSDP", "DEEPSPEED") if os.environ.get(f"ACCELERATE_USE_{name}", "").lower()
                    in ("1", "true")]
         if self.loss_impl == "lean" and sharded:
@@ -244,7 +252,7 @@ class TrainConfig:
         return self.base_model_name or Path(self.model.rstrip("/")).name
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration that cannot run; the message names the field."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.float32, "fp16": torch.float32, "bf16-pure": torch.bfloat16}
 
@@ -12,7 +12,10 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.float32, "fp16": torch.float32, "
 def load_tokenizer(cfg: TrainConfig):
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(cfg.model)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"config field `model`: the tokenizer in {cfg.model} does not load ({err})") from err
     if tokenizer.pad_token_id is None:
         # Only the padded collator ever writes pad ids, and their labels are masked, so any id serves.
         tokenizer.pad_token = tokenizer.eos_token
@@ -22,9 +25,12 @@ def load_tokenizer(cfg: TrainConfig):
 def load_model(cfg: TrainConfig):
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(
-        cfg.model, dtype=DTYPES[cfg.precision], attn_implementation=cfg.attn_implementation
-    )
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            cfg.model, dtype=DTYPES[cfg.precision], attn_implementation=cfg.attn_implementation
+        )
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise ConfigError(f"config field `model`: the model in {cfg.model} does not load ({err})") from err
     model.config.use_cache = False
     if cfg.finetuning == "lora":
         model = with_lora(model, cfg)

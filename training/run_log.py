@@ -1,14 +1,14 @@
-"""The per-step log `train_log.jsonl` in the run folder, and the summary the manifest takes from it."""
+"""Writing the per-step log `train_log.jsonl` (profit_core/formats/train_log.py) and the summary the manifest takes
+from it."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from transformers import TrainerCallback
 
-LOG_NAME = "train_log.jsonl"
+from profit_core.formats import train_log
 
 
 class JsonlLogCallback(TrainerCallback):
@@ -30,20 +30,7 @@ class JsonlLogCallback(TrainerCallback):
         record["lr"] = record.pop("learning_rate", None)
         # NaN (e.g. p_kept_mean when nothing was kept) is not JSON; null is.
         record = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in record.items()}
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-
-def read_log(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def truncate_log(path: Path, last_step: int) -> None:
-    """On resume: drop the lines of steps after the checkpoint, which the resumed run logs again."""
-    kept = [r for r in read_log(path) if r["step"] <= last_step]
-    path.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+        train_log.append(self.path, record)
 
 
 def summarize(records: list[dict]) -> dict:

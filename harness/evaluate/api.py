@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,15 +21,16 @@ from harness import __version__ as HARNESS_VERSION
 from harness.evaluate import record as records
 from harness.evaluate import sampling as presets
 from harness.evaluate.backends import Backend, make_backend
-from harness.evaluate.checkpoint import Checkpoint, model_content_hash
+from harness.evaluate.checkpoint import Checkpoint
 from harness.evaluate.engine import EngineSettings
 from harness.evaluate.tasks import TaskCatalog, TaskInfo, configure
-from harness.offline import go_offline
 from harness.store import Store, record_key
+from profit_core.errors import UserError
+from profit_core.offline import go_offline
 
 log = logging.getLogger("profit.eval")
 
-__all__ = ["evaluate", "model_content_hash", "plan", "parse_shard"]
+__all__ = ["evaluate", "plan", "parse_shard", "check_limit"]
 
 WAIT_POLL_S = 2.0
 
@@ -53,10 +55,23 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     try:
         i, n = (int(x) for x in str(text).split("/"))
     except ValueError:
-        raise ValueError(f"shard must look like i/N (e.g. 0/4), got {text!r}") from None
+        raise UserError(f"shard must look like i/N (e.g. 0/4), got {text!r}") from None
     if not (n >= 1 and 0 <= i < n):
-        raise ValueError(f"shard {text!r}: need 0 <= i < N")
+        raise UserError(f"shard {text!r}: need 0 <= i < N")
     return i, n
+
+
+def check_limit(limit, where: str = "limit") -> int | float | None:
+    """None (every doc), a whole number of docs >= 1, or a fraction in (0, 1); anything else is refused."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)):
+        raise UserError(f"{where} must be a number of docs or a fraction in (0, 1), got {limit!r}")
+    if 0 < limit < 1:
+        return float(limit)
+    if limit >= 1 and float(limit).is_integer():
+        return int(limit)
+    raise UserError(f"{where} must be a whole number of docs >= 1 or a fraction in (0, 1), got {limit!r}")
 
 
 def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: str = "greedy", seed: int = 1234,
@@ -69,12 +84,19 @@ def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: s
     task_settings: per requested task or group name, `limit` / `max_gen_toks` overriding the call-wide values, so
     one call (one engine start) can score a full task and a small slice of another.
     """
+    if not checkpoints:
+        raise UserError("no checkpoint to evaluate; give at least one model folder")
+    if not tasks:
+        raise UserError("no task to run; name at least one (e.g. --tasks profit_paper5)")
+    limit = check_limit(limit)
+    task_settings = task_settings or {}
+    for name, own in task_settings.items():
+        check_limit(own.get("limit"), f"limit of {name}")
     ckpts = [Checkpoint.open(p) for p in checkpoints]
     catalog = TaskCatalog(list(include_paths))
-    task_settings = task_settings or {}
     unknown = sorted(set(task_settings) - set(tasks))
     if unknown:
-        raise ValueError(f"task_settings name tasks that are not requested: {', '.join(unknown)}")
+        raise UserError(f"task_settings name tasks that are not requested: {', '.join(unknown)}")
     infos: dict[str, tuple[TaskInfo, dict]] = {}
     for requested in tasks:
         for name in catalog.expand([requested]):
@@ -115,10 +137,10 @@ def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, samplin
         too_long = [it for it in items if it.sampling["max_gen_toks"] >= settings.max_model_len]
         if settings.max_model_len and too_long:
             it = too_long[0]
-            raise ValueError(f"{it.info.name}: max_gen_toks {it.sampling['max_gen_toks']} does not fit "
+            raise UserError(f"{it.info.name}: max_gen_toks {it.sampling['max_gen_toks']} does not fit "
                              f"engine.max_model_len {settings.max_model_len}; raise max_model_len "
                              "or pass --max-gen-toks")
-    db = Store(store)
+    db = Store(store).check(create=True)  # a bad store path fails now, not after the evaluation ran
     todo = [it for it in items if not db.has(it.key)]
     log.info("%d work items in this shard: %d stored, %d to run", len(items), len(items) - len(todo), len(todo))
     # Grouping by engine group, then checkpoint, keeps one engine per architecture and one weight load per checkpoint.
@@ -150,11 +172,27 @@ def _finish_deferred(be: Backend, catalog: TaskCatalog, db: Store, deferred: lis
             time.sleep(WAIT_POLL_S)
 
 
+def _quiet_git_probe() -> None:
+    """lm-eval runs `git describe` in the working folder at every evaluation and lets git print "fatal: not a git
+    repository" outside a checkout; ask git the same question with its stderr kept out of the user's terminal."""
+    import lm_eval.evaluator
+
+    def git_commit_hash() -> str | None:
+        try:
+            done = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    lm_eval.evaluator.get_git_commit_hash = git_commit_hash
+
+
 def _run(be: Backend, catalog: TaskCatalog, db: Store, it: WorkItem, seed: int) -> None:
     import lm_eval
 
     from tasks.registry import apply_scoring_env
 
+    _quiet_git_probe()
     t0 = time.perf_counter()
     log.info("%s / %s: %s", it.ckpt.label, it.info.name, it.key)
     lm = be.model_for(it.ckpt)

@@ -16,6 +16,7 @@ import time
 from harness.evaluate.checkpoint import Checkpoint
 from harness.evaluate.engine import EngineSettings
 from harness.serve.worker_ext import WORKER_EXTENSION
+from profit_core.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -178,4 +179,4 @@ def make_backend(name: str, settings: EngineSettings, seed: int, port: int | Non
         return ServerBackend(settings, seed, port=port)
     if name == "hf":
         return HFBackend(settings, seed)
-    raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")
+    raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")

@@ -29,6 +29,21 @@ def _size(text: str) -> int:
     return int(text)
 
 
+def _limit(text: str) -> int | float:
+    """A whole number of docs >= 1 or a fraction in (0, 1), refused here, before any engine starts."""
+    from harness.evaluate.api import check_limit
+    from profit_core.errors import UserError
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    try:
+        return check_limit(value, "--limit")
+    except UserError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _engine_arg(text: str) -> tuple[str, object]:
     key, sep, value = text.partition("=")
     if not sep:
@@ -49,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sampling", choices=list(PRESETS), default="greedy",
                    help="paper: T=0.7 top-p 0.8 top-k 20, 8 samples (AIME'24 32), long limits; greedy: T=0, 1 sample")
     p.add_argument("--store", type=Path, default=Path("results/store"), help="results store folder")
-    p.add_argument("--limit", type=float, default=None, help="score only the first N docs (or a fraction < 1)")
+    p.add_argument("--limit", type=_limit, default=None, help="score only the first N docs (or a fraction < 1)")
     p.add_argument("--seed", type=int, default=1234, help="sampling and few-shot seed, recorded")
     p.add_argument("--shard", default=None, metavar="i/N", help="run only work items whose key hash mod N is i")
     p.add_argument("--max-gen-toks", type=int, default=None, help="override every task's generation limit")
@@ -77,24 +92,29 @@ def parser() -> argparse.ArgumentParser:
 def list_store(root: Path) -> int:
     from harness.store import Store
 
-    store = Store(root)
-    rows = list(store.iter_records())
-    if not rows and not store.records.is_dir():
+    store = Store(root).check()
+    if not store.records.is_dir():
         print(f"no store at {root}")
         return 0
+    rows = list(store.iter_records())
     print(f"{'key':<24}  {'model':<28} {'task':<22} {'sampling':<8} {'n':>5} {'metric':<24} {'value':>7}  "
           f"{'backend':<11} created")
-    for r in sorted(rows, key=lambda r: (r["model"]["label"], r["task"]["name"], r["created"])):
+    for r in sorted(rows, key=lambda r: (r["model"].get("label", ""), r["task"]["name"], r.get("created", ""))):
         metric = r["primary_metric"]
-        value = r["metrics"].get(metric, {}).get("value")
         n = len(r.get("per_doc", {}).get("doc_ids", []))
-        print(f"{r['key']:<24}  {r['model']['label'][:28]:<28} {r['task']['name'][:22]:<22} "
-              f"{r['sampling']['preset']:<8} {n:>5} {metric[:24]:<24} {value:>7.4f}  "
-              f"{r['backend']:<11} {r['created']}")
+        print(f"{r['key']:<24}  {str(r['model'].get('label', ''))[:28]:<28} {r['task']['name'][:22]:<22} "
+              f"{str(r['sampling'].get('preset', ''))[:8]:<8} {n:>5} {metric[:24]:<24} "
+              f"{r['metrics'][metric]['value']:>7.4f}  {str(r.get('backend', ''))[:11]:<11} {r.get('created', '')}")
     busy = store.in_progress()
     now = f"; {len(busy)} being computed now: {', '.join(busy)}" if busy else ""
     print(f"{len(rows)} record(s) in {root}{now}")
+    _say_set_aside(store)
     return 0
+
+
+def _say_set_aside(store) -> None:
+    for line in store.set_aside:
+        print(f"set aside: {line}", file=sys.stderr)
 
 
 def _terminate(signum, frame):
@@ -103,6 +123,12 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    from profit_core.errors import run_command
+
+    return run_command("profit eval", _main, argv)
+
+
+def _main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     if args.list:
         return list_store(args.store)
@@ -110,36 +136,32 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("give at least one checkpoint folder (or --list)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     signal.signal(signal.SIGTERM, _terminate)
-    limit = int(args.limit) if args.limit is not None and args.limit >= 1 else args.limit
     engine = {"device": args.device, "dtype": args.dtype, "max_model_len": args.max_model_len,
               "kv_cache_memory_bytes": args.kv_cache, "tensor_parallel_size": args.tensor_parallel_size,
               "data_parallel_size": args.data_parallel_size, "gpu_memory_utilization": args.gpu_memory_utilization,
               "batch_size": args.batch_size, "health_timeout_s": args.health_timeout, **dict(args.engine_arg)}
-    common = dict(sampling=args.sampling, seed=args.seed, limit=limit, shard=args.shard,
+    common = dict(sampling=args.sampling, seed=args.seed, limit=args.limit, shard=args.shard,
                   include_paths=args.include_path, max_gen_toks=args.max_gen_toks, repeats=args.repeats,
                   apply_chat_template=not args.no_chat_template)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     from harness.evaluate.api import evaluate, plan
-    from harness.evaluate.checkpoint import CheckpointError
     from harness.serve.server import ServerError
+    from harness.store import Store
 
+    if args.dry_run:
+        items, _ = plan(args.checkpoints, tasks, **common)
+        store = Store(args.store).check()
+        for it in items:
+            state = "stored" if store.has(it.key) else "todo"
+            print(f"{it.key}  {state:<6}  {it.ckpt.label}  {it.info.name}")
+        _say_set_aside(store)
+        return 0
     try:
-        if args.dry_run:
-            from harness.store import Store
-
-            items, _ = plan(args.checkpoints, tasks, **common)
-            for it in items:
-                state = "stored" if Store(args.store).has(it.key) else "todo"
-                print(f"{it.key}  {state:<6}  {it.ckpt.label}  {it.info.name}")
-            return 0
         records = evaluate(args.checkpoints, tasks, backend=args.backend, store=args.store, engine_kwargs=engine,
                            port=args.port, **common)
-    except (CheckpointError, ServerError, ValueError) as e:
+    except ServerError as e:
         print(f"profit eval: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("profit eval: interrupted; finished records are kept, rerun to resume", file=sys.stderr)
-        return 130
     for r in records:
         m = r["primary_metric"]
         print(f"{r['model']['label']:<28} {r['task']['name']:<22} {m} = {r['metrics'][m]['value']:.4f}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from profit_core.errors import UserError
+
 MiB = 1 << 20
 
 
@@ -52,13 +54,13 @@ class EngineSettings:
 
             out.device = "cuda" if torch.cuda.is_available() else "cpu"
         if out.device not in ("cpu", "cuda"):
-            raise ValueError(f"engine.device must be cpu, cuda or auto, got {out.device!r}")
+            raise UserError(f"engine.device must be cpu, cuda or auto, got {out.device!r}")
         if out.device == "cpu":
             for name in ("tensor_parallel_size", "data_parallel_size"):
                 if getattr(out, name) != 1:
-                    raise ValueError(f"engine.{name}={getattr(out, name)} needs GPUs; this run is on CPU")
+                    raise UserError(f"engine.{name}={getattr(out, name)} needs GPUs; this run is on CPU")
             if out.gpu_memory_utilization is not None:
-                raise ValueError("engine.gpu_memory_utilization applies to GPUs; on CPU set kv_cache_memory_bytes")
+                raise UserError("engine.gpu_memory_utilization applies to GPUs; on CPU set kv_cache_memory_bytes")
             wanted = max(4096, longest_generation + 1024)
             out.max_model_len = out.max_model_len or (min(wanted, model_limit) if model_limit else wanted)
             out.kv_cache_memory_bytes = out.kv_cache_memory_bytes or 512 * MiB

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from profit_core.errors import UserError
+
 
 @dataclass(frozen=True)
 class SamplingPreset:
@@ -29,7 +31,7 @@ def resolve(preset: str, *, task_repeats: int, task_max_gen_toks: int, max_gen_t
             repeats: int | None = None, apply_chat_template: bool = True) -> dict:
     """The full decoding description of one (preset, task): stored in the record and part of its key."""
     if preset not in PRESETS:
-        raise ValueError(f"sampling: unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
+        raise UserError(f"sampling: unknown preset {preset!r} (choose from {', '.join(PRESETS)})")
     p = PRESETS[preset]
     out = asdict(p)
     out["preset"] = out.pop("name")
@@ -37,7 +39,7 @@ def resolve(preset: str, *, task_repeats: int, task_max_gen_toks: int, max_gen_t
     out["max_gen_toks"] = int(max_gen_toks or task_max_gen_toks)
     out["apply_chat_template"] = bool(apply_chat_template)
     if out["repeats"] < 1 or out["max_gen_toks"] < 1:
-        raise ValueError(f"sampling: repeats and max_gen_toks must be positive, got {out['repeats']}, "
+        raise UserError(f"sampling: repeats and max_gen_toks must be positive, got {out['repeats']}, "
                          f"{out['max_gen_toks']}")
     return out
 

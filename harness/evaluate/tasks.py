@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from profit_core.errors import UserError
 from tasks.registry import TASKS, TASKS_DIR
 
 DEFAULT_MAX_GEN_TOKS = 256  # lm-eval's own default when a task names none
@@ -46,7 +47,7 @@ class TaskCatalog:
         unknown = [n for n in names if n not in self.manager.all_tasks]
         if unknown:
             profit = ", ".join(sorted(n for n in self.manager.all_tasks if n.startswith("profit_")))
-            raise ValueError(f"unknown task(s) {', '.join(unknown)}; this repo's tasks: {profit}")
+            raise UserError(f"unknown task(s) {', '.join(unknown)}; this repo's tasks: {profit}")
         leaves: list[str] = []
         for name in names:
             for leaf in self.manager.load(name)["tasks"]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 
-from harness.offline import go_offline
+from profit_core.errors import run_command
+from profit_core.offline import go_offline
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,24 +23,22 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str] | None = None) -> int:
+    return run_command("profit pipeline", _main, argv)
+
+
+def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     go_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    from training.config import ConfigError
-
-    from .config import PipelineConfig, PipelineConfigError
+    from .config import PipelineConfig
     from .run import describe, run
 
-    try:
-        cfg = PipelineConfig.from_yaml(args.config)
-        if args.dry_run:
-            print("\n".join(describe(cfg)))
-            return 0
-        summary = run(cfg, progress=not args.quiet)
-    except (PipelineConfigError, ConfigError, FileNotFoundError) as err:
-        print(f"profit pipeline: {err}", file=sys.stderr)
-        return 2
+    cfg = PipelineConfig.from_yaml(args.config)
+    if args.dry_run:
+        print("\n".join(describe(cfg)))
+        return 0
+    summary = run(cfg, progress=not args.quiet)
     t = summary["timings"]
     print(f"done in {t['total_s']:.0f} s: trained {len(summary['trained'])}, reused {len(summary['skipped'])}; "
           f"{summary['records']} evaluation records; report in {cfg.report_dir}/")

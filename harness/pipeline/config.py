@@ -9,10 +9,11 @@ from typing import Any
 
 import yaml
 
+from profit_core.errors import UserError
 from training.objectives import ObjectiveConfig
 
 
-class PipelineConfigError(ValueError):
+class PipelineConfigError(UserError):
     """A bad pipeline config; the message names the file and the field."""
 
 
@@ -110,15 +111,20 @@ class PipelineConfig:
             fail(f"`base_models` names must be unique, got {names}")
         if not isinstance(self.seeds, list) or not self.seeds or not all(isinstance(s, int) for s in self.seeds):
             fail(f"`seeds` must be a non-empty list of integers, got {self.seeds!r}")
+        if len(set(self.seeds)) != len(self.seeds):
+            fail(f"`seeds` lists a seed twice ({self.seeds}); each seed trains once per method")
         if not isinstance(self.train, dict):
             fail("`train` must be a mapping of TrainConfig fields")
         for key in ("model", "output_dir", "seed", "objective", "base_model_name"):
             if key in self.train:
                 fail(f"`train.{key}` is set by the pipeline for each run; remove it")
         try:
-            self.objectives()
+            objectives = self.objectives()
         except (ValueError, TypeError) as err:
             fail(f"`methods`: {err}")
+        if len(set(objectives)) != len(objectives):
+            twice = next(o for o in objectives if objectives.count(o) > 1)
+            fail(f"`methods`: two entries expand to the same objective ({twice.describe()}); remove the duplicate")
         if self.eval.backend not in ("vllm", "vllm-server", "hf"):
             fail(f"`eval.backend` must be vllm, vllm-server or hf, got {self.eval.backend!r}")
         from harness.evaluate.sampling import PRESETS
@@ -130,7 +136,7 @@ class PipelineConfig:
                 fail("every entry of `eval.tasks` needs a `name`")
             for name in ("limit", "max_gen_toks"):
                 value = getattr(t, name)
-                if value is not None and (not isinstance(value, int) or value < 1):
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                     fail(f"`eval.tasks` {t.name}: {name} must be a positive integer or null, got {value!r}")
 
     def objectives(self) -> list[ObjectiveConfig]:

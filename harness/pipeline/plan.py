@@ -63,7 +63,8 @@ def training_jobs(cfg: PipelineConfig, bases: dict[str, Path]) -> list[TrainJob]
                 except ConfigError as err:
                     raise PipelineConfigError(f"`train` for {base}/{slug}/seed{seed}: {err}") from err
                 jobs.append(TrainJob(base, slug, seed, config))
-    slugs = [j.name for j in jobs]
-    if len(set(slugs)) != len(slugs):
-        raise PipelineConfigError("`methods`: two entries expand to the same objective; remove the duplicate")
+    names = [j.name for j in jobs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PipelineConfigError(f"`methods`: two methods would train into the same folder ({twice[0]})")
     return jobs

@@ -19,10 +19,15 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from harness.store import atomic_write
-from training.api import is_complete, last_checkpoint
+from harness.store import Store
+from profit_core.errors import UserError
+from profit_core.files import atomic_write
+from profit_core.folders import claim
+from profit_core.model_folder import ModelFolderError, check_model_folder
+from training.api import inspect_output, is_complete, last_checkpoint
+from training.config import ConfigError
 
-from .config import PipelineConfig
+from .config import PipelineConfig, PipelineConfigError
 from .plan import TrainJob, base_folders, training_jobs
 
 log = logging.getLogger("profit.pipeline")
@@ -35,10 +40,46 @@ def _status(job: TrainJob) -> str:
     return "partial" if last_checkpoint(job.out) is not None else "todo"
 
 
+def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
+    """Everything that can be checked before any work, checked; nothing is written.
+
+    Base model folders, every training config (data, fields), every run folder (refused when it holds something
+    else, such as another config's run), the task names and limits, the store, the runs and report folders.
+    """
+    bases = base_folders(cfg)
+    for name, folder in bases.items():
+        if not _is_embedded(cfg, name):
+            try:
+                check_model_folder(folder)
+            except ModelFolderError as err:
+                raise PipelineConfigError(f"base model {name}: {err}") from None
+    jobs = training_jobs(cfg, bases)
+    for job in jobs:
+        try:
+            built = not _is_embedded(cfg, job.base) or (bases[job.base] / "config.json").exists()
+            job.config.check_runnable(model=built)  # the run builds the embedded base first
+            if not is_complete(job.out, job.config):
+                inspect_output(job.config, job.out, resume=True)
+        except ConfigError as err:
+            raise PipelineConfigError(f"training {job.name}: {err}") from None
+    if cfg.eval.tasks:
+        from harness.evaluate.tasks import TaskCatalog
+
+        try:
+            TaskCatalog().expand([t.name for t in cfg.eval.tasks])
+        except UserError as err:
+            raise PipelineConfigError(f"`eval.tasks`: {err}") from None
+    Store(cfg.store).check()
+    claim(cfg.runs_dir, "runs", what="runs folder", allow=Path.is_dir, create=False)
+    from harness.report.api import REPORT_ENTRIES
+
+    claim(cfg.report_dir, "report", REPORT_ENTRIES, what="report folder", allow=Path.is_dir, create=False)
+    return bases, jobs
+
+
 def describe(cfg: PipelineConfig) -> list[str]:
     """The work list, for --dry-run: one line per item with its state."""
-    bases = base_folders(cfg)
-    jobs = training_jobs(cfg, bases)
+    bases, jobs = validate(cfg)
     lines = [f"pipeline {cfg.name}: {len(bases)} base model(s), {len(jobs)} training run(s), "
              f"{len(cfg.eval.tasks)} task entr(ies)"]
     for name, folder in bases.items():
@@ -91,11 +132,8 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
 
         hf_logging.disable_progress_bar()
         logging.getLogger("profit.train").setLevel(logging.WARNING)
-    bases = base_folders(cfg)
-    for name, folder in bases.items():
-        if not _is_embedded(cfg, name) and not (folder / "config.json").is_file():
-            raise FileNotFoundError(f"base model {name}: {folder} is not a model folder (no config.json)")
-    jobs = training_jobs(cfg, bases)
+    bases, jobs = validate(cfg)
+    claim(cfg.runs_dir, "runs", what="runs folder", allow=Path.is_dir)
     summary = {"trained": [], "skipped": [], "timings": {}}
     total = len(bases) + len(jobs) + 3
     bar = tqdm(total=total, desc=cfg.name, unit="step", disable=not progress, dynamic_ncols=True)

@@ -15,10 +15,14 @@ from harness.report.reported import paper_rows
 from harness.report.significance import RESAMPLES, SEED, compare_to_sft
 from harness.report.store import StoreError, load_store
 from harness.report.tables import csv_text, display_rows, latex, markdown
-from harness.store import atomic_write
+from profit_core.files import atomic_write
+from profit_core.folders import claim, marker_kind
 
 SIGNIFICANCE_FIELDS = ["base_model", "method", "strategy", "tau", "variant", "benchmark", "task", "n_questions",
                        "mean", "sft_mean", "diff", "p_value", "resamples", "seed"]
+# What a report folder holds (besides a results store or another report in a subfolder, and the folder marker).
+REPORT_ENTRIES = ("leaderboard.md", "leaderboard.csv", "leaderboard.tex", "significance.csv", "plots", "store",
+                  "index.html")
 # Plots drawn from the records alone: older ones that this run did not write are removed as stale.
 _FROM_RECORDS = ("acc_vs_tau_", "higher_vs_lower.")
 # Plots drawn from files outside the records (train logs beside checkpoints, token_analysis.json): when those are
@@ -70,6 +74,7 @@ def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: st
         wanted = f" with sampling preset {preset!r}" if loaded.results else ""
         raise StoreError(f"the store at {store} holds no usable record{wanted} ({loaded.files} record file(s)"
                          f"{why}); run `profit eval` first")
+    claim(out, "report", REPORT_ENTRIES, what="report folder", allow=lambda p: p.is_dir() and bool(marker_kind(p)))
     table = build_table(results, preset)
     table.notes[:0] = loaded.notes + select_notes
     report = Report(records=len(results), table=table)

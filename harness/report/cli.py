@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.report.api import build_report
-from harness.report.store import StoreError
+from profit_core.errors import run_command
 
 DESCRIPTION = """\
 Regenerate the leaderboard and plots from the results store alone (records/*.json; samples are never read).
@@ -19,7 +19,8 @@ Writes under --out:
   significance.csv               paired bootstrap p-value of each method vs SFT on the same base, per benchmark
   plots/*.png + *.csv            accuracy vs τ per benchmark and Avg, higher vs lower (paper Fig. 4), training
                                  curves, core/trivial token probabilities; each beside the CSV it was drawn from
-The same store gives byte-identical files. Exit status 1 when the store is missing or holds no usable record."""
+The same store gives byte-identical files. Exit status 2, with a message, when the store is missing or holds no
+usable record, or when --out is not a report folder (a file, a model, a folder of other files)."""
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -39,13 +40,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(list(sys.argv[1:] if argv is None else argv))
-    try:
-        report = build_report(args.store, args.out, paper_table=args.paper_table, preset=args.preset,
-                              plots=args.plots)
-    except StoreError as exc:
-        print(f"profit report: {exc}", file=sys.stderr)
-        return 1
+    return run_command("profit report", _main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    args = parse(argv)
+    report = build_report(args.store, args.out, paper_table=args.paper_table, preset=args.preset, plots=args.plots)
     if not args.quiet:
         print((args.out / "leaderboard.md").read_text(encoding="utf-8"))
     for note in report.notes:

@@ -1,12 +1,12 @@
 """Read the results store's records (never the samples) into flat, validated results.
 
-A record that cannot be used is skipped with a note naming its file and the reason; nothing here raises on bad
-input except a missing store folder, which the caller turns into a message.
+The store reads the files (a corrupt record is set aside there, in quarantine/); a record whose content the report
+cannot use is skipped with a note naming its file and the reason. Nothing here raises on bad input except a
+missing store folder (StoreError, a message for the user).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -14,12 +14,9 @@ import numpy as np
 
 from harness.report.benchmarks import Benchmark, benchmark_of
 from harness.report.rows import RowKey, row_key
+from harness.store import Store, StoreError
 
-SCHEMA = 1
-
-
-class StoreError(Exception):
-    """The store cannot be read at all (missing folder); the message is for the user."""
+__all__ = ["Loaded", "Result", "StoreError", "load_store"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +117,6 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
     def problem(msg: str) -> tuple[None, list[str]]:
         return None, [f"{file}: skipped, {msg}"]
 
-    if raw.get("schema") != SCHEMA:
-        return problem(f"schema {raw.get('schema')!r} is not {SCHEMA}")
     model, task, metrics = raw.get("model"), raw.get("task"), raw.get("metrics")
     if not isinstance(model, dict) or not isinstance(task, dict) or not task.get("name"):
         return problem("it lacks model or task.name")
@@ -173,25 +168,15 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
 
 
 def load_store(store: Path) -> Loaded:
-    records = Path(store) / "records"
-    if not records.is_dir():
+    db = Store(store)
+    if not db.records.is_dir():
         hint = " (it holds no records/ folder)" if Path(store).is_dir() else ""
         raise StoreError(f"no results store at {store}{hint}; run `profit eval` first or pass --store")
+    db.check()
     loaded = Loaded()
-    raws: list[tuple[str, dict]] = []
-    # Hidden names are other writers' temporary files (records are written by rename).
-    for path in sorted(p for p in records.glob("*.json") if not p.name.startswith(".")):
-        loaded.files += 1
-        name = f"records/{path.name}"
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            loaded.notes.append(f"{name}: skipped, unreadable JSON ({exc.__class__.__name__}: {exc})")
-            continue
-        if not isinstance(raw, dict):
-            loaded.notes.append(f"{name}: skipped, not a JSON object")
-            continue
-        raws.append((name, raw))
+    raws = [(f"records/{name}", raw) for name, raw in db.scan()]
+    loaded.files = len(raws) + len(db.set_aside) + len(db.skipped)
+    loaded.notes += db.set_aside + db.skipped
     aliases = _base_aliases([raw for _, raw in raws])
     for name, raw in raws:
         result, notes = _result(name, raw, aliases)

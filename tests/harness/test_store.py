@@ -24,11 +24,16 @@ def test_put_get_roundtrip_and_no_temporary_files_left(tmp_path):
     store = Store(tmp_path)
     key = record_key(**KEY_ARGS)
     assert not store.has(key) and store.get(key) is None
-    store.put({"key": key, "metrics": {"acc": {"value": 0.5}}}, [{"doc_id": 0, "responses": ["x"]}])
+    store.put(minimal_record(key), [{"doc_id": 0, "responses": ["x"]}])
     assert store.has(key) and store.get(key)["metrics"]["acc"]["value"] == 0.5
     assert store.read_samples(key) == [{"doc_id": 0, "responses": ["x"]}]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [f"{key}.json", f"{key}.jsonl.gz"]
     assert [r["key"] for r in store.iter_records()] == [key]
+
+
+def minimal_record(key: str, value: float = 0.5) -> dict:
+    return {"schema": 1, "key": key, "model": {"content_hash": "ab" * 32, "label": "m"}, "task": {"name": "t"},
+            "sampling": {"preset": "greedy"}, "primary_metric": "acc", "metrics": {"acc": {"value": value}}}
 
 
 def _hold(root, key, ready):

@@ -12,7 +12,7 @@ def test_profit_report_prints_the_table_and_writes_the_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("| Base model | Method |") and "15 records -> 4 files under" in out
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        "leaderboard.csv", "leaderboard.md", "leaderboard.tex", "significance.csv"]
+        ".profit-folder.json", "leaderboard.csv", "leaderboard.md", "leaderboard.tex", "significance.csv"]
 
 
 def test_help_explains_the_outputs(capsys):

@@ -17,7 +17,7 @@ def test_two_runs_are_byte_identical(tmp_path):
     build_report(store, tmp_path / "a")
     build_report(store, tmp_path / "b")
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
-    assert a.keys() == b.keys() and len(a) == 14
+    assert a.keys() == b.keys() and len(a) == 15  # 14 outputs and the folder's marker
     assert [name for name in a if a[name] != b[name]] == []
     assert b"Software" not in a["plots/acc_vs_tau_avg.png"]  # no matplotlib version stamp
 

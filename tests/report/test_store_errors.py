@@ -10,25 +10,28 @@ from harness.report.store import StoreError
 from tests.report.storefactory import ones, record, run
 
 
-def test_empty_store_exits_1_with_a_message(tmp_path, capsys):
+def test_empty_store_exits_2_with_a_message(tmp_path, capsys):
     (tmp_path / "store" / "records").mkdir(parents=True)
-    assert main(["--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")]) == 1
+    assert main(["--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "holds no usable record (0 record file(s)); run `profit eval` first" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
-def test_missing_store_exits_1_with_a_message(tmp_path, capsys):
-    assert main(["--store", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 1
+def test_missing_store_exits_2_with_a_message(tmp_path, capsys):
+    assert main(["--store", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")]) == 2
     assert "no results store at" in capsys.readouterr().err
 
 
-def test_only_bad_records_exits_1_naming_the_reason(tmp_path, capsys):
+def test_only_bad_records_exits_2_naming_the_reason_and_sets_them_aside(tmp_path, capsys):
     records = tmp_path / "store" / "records"
     records.mkdir(parents=True)
     (records / "bad.json").write_text("{truncated", encoding="utf-8")
-    assert main(["--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")]) == 1
-    assert "records/bad.json: skipped, unreadable JSON" in capsys.readouterr().err
+    assert main(["--store", str(tmp_path / "store"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "records/bad.json: unreadable JSON" in err and "set aside in quarantine/bad.json." in err
+    (kept,) = (tmp_path / "store" / "quarantine").glob("bad.json.*[0-9]")
+    assert kept.read_text(encoding="utf-8") == "{truncated" and not (records / "bad.json").exists()
 
 
 def test_partial_store_reports_what_it_can_and_says_what_it_skipped(tmp_path, capsys):
@@ -50,8 +53,8 @@ def test_partial_store_reports_what_it_can_and_says_what_it_skipped(tmp_path, ca
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
-    for expected in ("records/corrupt.json: skipped, unreadable JSON", "records/old.json: skipped, schema 99 is not 1",
-                     "records/nometric.json: skipped, metrics.acc.value is missing",
+    for expected in ("records/corrupt.json: unreadable JSON", "records/old.json: skipped, schema 99 is not 1",
+                     "records/nometric.json: metrics.acc.value is missing or not a number; set aside",
                      "records/badrun.json: skipped, model.run.objective is malformed",
                      "records/nodocs.json: per_doc.doc_ids and per_doc.scores must be lists of the same length",
                      "b / SFT: no result for MATH-500"):

@@ -6,10 +6,11 @@ import pytest
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 
+from profit_core.formats.run_manifest import NAME as MANIFEST
+from profit_core.formats.train_log import NAME as LOG_NAME
 from training.api import train
-from training.checkpoint import MANIFEST, is_complete
+from training.checkpoint import is_complete
 from training.config import ConfigError
-from training.run_log import LOG_NAME
 
 
 def weights(folder):
@@ -108,7 +109,8 @@ def test_a_killed_run_resumes_to_the_same_weights(quick_config, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(cfg, callbacks=[Kill(3)])
     out = tmp_path / "killed"
-    assert not is_complete(out) and not (out / MANIFEST).exists()
+    # The folder is this config's from the start: its manifest says so, and that the run is not finished.
+    assert not is_complete(out) and json.loads((out / MANIFEST).read_text())["complete"] is False
     assert (out / "checkpoints" / "checkpoint-2").is_dir()
     with pytest.raises(ConfigError, match="--resume"):
         train(cfg)

@@ -4,7 +4,7 @@ import json
 
 import yaml
 
-from training.checkpoint import MANIFEST
+from profit_core.formats.run_manifest import NAME as MANIFEST
 from training.cli import main
 
 
@@ -25,4 +25,4 @@ def test_bad_data_exits_2_with_file_line_and_reason(quick_config, tmp_path, caps
     path.write_text(yaml.safe_dump(quick_config(data=str(data)).to_dict()))
     assert main(["--config", str(path)]) == 2
     assert "d.jsonl:2: missing field 'response'" in capsys.readouterr().err
-    assert not (tmp_path / "run" / MANIFEST).exists()
+    assert not (tmp_path / "run").exists()  # bad data is found before the output folder is made

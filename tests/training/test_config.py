@@ -74,11 +74,10 @@ def test_cli_reports_config_errors_with_exit_code_2(capsys):
     assert '"tau": 0.2' in capsys.readouterr().out
 
 
-def test_lean_under_fsdp_fails_before_loading(tmp_path, monkeypatch):
-    (tmp_path / "config.json").write_text("{}")
+def test_lean_under_fsdp_fails_before_loading(tiny_model, tmp_path, monkeypatch):
     data = tmp_path / "d.jsonl"
     data.write_text("{}\n")
-    cfg = TrainConfig.from_yaml(None, {"model": str(tmp_path), "data": str(data), "output_dir": "o",
+    cfg = TrainConfig.from_yaml(None, {"model": str(tiny_model), "data": str(data), "output_dir": "o",
                                        "loss_impl": "lean"})
     cfg.check_runnable()
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")

@@ -1,5 +1,6 @@
 """A real kill: SIGKILL the `profit train` process after its first saved state, resume, compare weights."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,8 +11,9 @@ import pytest
 import yaml
 from safetensors.torch import load_file
 
+from profit_core.formats.run_manifest import NAME as MANIFEST
 from training.api import train
-from training.checkpoint import MANIFEST, is_complete
+from training.checkpoint import is_complete
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +35,8 @@ def test_sigkilled_run_resumes_to_the_same_weights(quick_config, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
-    assert not (tmp_path / "killed" / MANIFEST).exists()
+    assert not is_complete(tmp_path / "killed")
+    assert json.loads((tmp_path / "killed" / MANIFEST).read_text())["config_hash"] == cfg.config_hash()
 
     train(cfg, resume=True)
     assert is_complete(tmp_path / "killed", cfg)

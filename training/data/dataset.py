@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from profit_core.files import sha256_file
 
 from .formats import BadRow, detect_format, to_messages
 from .reading import read_rows
@@ -54,14 +55,6 @@ class ExampleList:
         return {"input_ids": ex.input_ids, "labels": ex.labels}
 
 
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_dataset(
     path: str | Path,
     renderer: ChatRenderer,
@@ -71,7 +64,7 @@ def build_dataset(
     show_progress: bool = True,
 ) -> tuple[ExampleList, DataStats]:
     """Every row becomes one example; a malformed row raises BadRow naming file, line and reason (or is counted)."""
-    stats = DataStats(path=str(path), format=data_format, sha256=file_sha256(path))
+    stats = DataStats(path=str(path), format=data_format, sha256=sha256_file(path))
     examples: list[TokenizedExample] = []
     for where, row in tqdm(read_rows(path), desc="tokenizing", unit=" rows", disable=not show_progress):
         try:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from profit_core.errors import UserError
 
-class BadRow(ValueError):
+
+class BadRow(UserError):
     """A row that cannot become a training example; the message says why."""
 
 

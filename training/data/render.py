@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..objectives.loss import IGNORE_INDEX
 from .formats import BadRow, Messages
-
-IGNORE_INDEX = -100
 
 # The named fallback for tokenizers without a chat template (the ChatML layout Qwen uses).
 CHATML_TEMPLATE = (

@@ -64,19 +64,24 @@ def parse_method(text: str):
     return ObjectiveConfig(name)
 
 
-def main(argv: list[str]) -> int:
-    from harness.offline import go_offline
+def main(argv: list[str] | None = None) -> int:
+    from profit_core.errors import run_command
+
+    return run_command("profit base", _main, argv)
+
+
+def _main(argv: list[str]) -> int:
+    from profit_core.errors import UserError
+    from profit_core.offline import go_offline
 
     go_offline()
-    argv = list(argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv = ["build", *argv]
     args = _parser().parse_args(argv)
     try:
         return _run(args)
     except (ValueError, FileNotFoundError, FileExistsError) as err:
-        print(f"profit base: {err}", file=sys.stderr)
-        return 2
+        raise UserError(str(err)) from err
 
 
 def _run(args) -> int:

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from harness.evaluate.checkpoint import Checkpoint, CheckpointError, model_content_hash
+from harness.evaluate.checkpoint import Checkpoint, CheckpointError
+from profit_core.model_folder import content_hash as model_content_hash
 from tests.harness.conftest import ROOT, TASK, eval_cli
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from harness.pipeline.config import PipelineConfig, PipelineConfigError
 from harness.pipeline.run import describe, run
+from profit_core.errors import UserError
 
 
 def store_files(store):
@@ -66,6 +67,46 @@ def test_bad_config_fails_before_any_work(write_config, tmp_path, changes, messa
 
 def test_missing_base_model_fails_before_training(write_config, tmp_path):
     cfg = PipelineConfig.from_yaml(write_config(base_models=[{"name": "gone", "path": str(tmp_path / "nope")}]))
-    with pytest.raises(FileNotFoundError, match="not a model folder"):
+    with pytest.raises(PipelineConfigError, match=r"base model gone: .*nope: no such folder"):
         run(cfg, progress=False)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"eval": {"tasks": [{"name": "profit_gsm8kk"}]}}, "unknown task(s) profit_gsm8kk; this repo's tasks:"),
+        ({"seeds": [0, 0]}, "`seeds` lists a seed twice ([0, 0])"),
+        ({"methods": [{"objective": "sft"}, {"objective": "sft"}]}, "two entries expand to the same objective (sft)"),
+        ({"eval": {"tasks": [{"name": "profit_testbed", "limit": 0}]}}, "limit must be a positive integer"),
+    ],
+)
+def test_every_input_is_checked_before_the_first_training(write_config, tmp_path, changes, message):
+    """Task names, seeds, duplicates and limits fail in the first second, not after hours of training."""
+    with pytest.raises(PipelineConfigError) as err:
+        run(PipelineConfig.from_yaml(write_config(**changes)), progress=False)
+    assert message in str(err.value)
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "store").exists()
+
+
+def test_a_run_folder_of_another_config_is_refused_before_any_training(write_config, tmp_path):
+    from harness.pipeline.plan import base_folders, training_jobs
+    from training.api import train
+
+    cfg = PipelineConfig.from_yaml(write_config())
+    sft = training_jobs(cfg, base_folders(cfg))[0]
+    train(sft.config, progress=False)
+    changed = PipelineConfig.from_yaml(write_config(train={**cfg.train, "learning_rate": 5e-4}))
+    with pytest.raises(PipelineConfigError, match=r"training tiny/sft/seed0: .*another config .*learning_rate 0.001 "
+                                                  r"-> 0.0005"):
+        run(changed, progress=False)
+    assert not (tmp_path / "runs" / "tiny" / "profit-higher-0.1").exists()  # nothing else was started
+
+
+@pytest.mark.parametrize("where", ["store", "results"])
+def test_an_output_path_that_is_a_file_is_refused_first(write_config, tmp_path, where):
+    (tmp_path / where).write_text("mine")
+    with pytest.raises(UserError, match="is a file") as err:
+        run(PipelineConfig.from_yaml(write_config()), progress=False)
+    assert "Traceback" not in str(err.value) and (tmp_path / where).read_text() == "mine"
     assert not (tmp_path / "runs").exists()
