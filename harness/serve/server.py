@@ -1,9 +1,10 @@
 """`vllm serve` as a context manager: a free loopback port, /health within a timeout, and a guaranteed clean stop.
 
-The server runs in its own session (process group). Stopping sends SIGTERM to the group, then SIGKILL to the group
-and to any descendant that left it, so no engine process outlives us whatever ended the run. A watchdog thread
-interrupts the main thread if the server dies while we use it, so a crash mid-run surfaces at once as `ServerDied`
-instead of as a client retry loop.
+The server runs on a leash (leash.py) that leads its own session (process group). Stopping sends SIGTERM to the
+group, then SIGKILL to the group and to any descendant that left it, so no engine process outlives us whatever ended
+the run. When we are killed too hard to stop it (SIGKILL), the leash sees its parent die and stops the server itself.
+A watchdog thread interrupts the main thread if the server (and so the leash, which exits with its code) dies while
+we use it, so a crash mid-run surfaces at once as `ServerDied` instead of as a client retry loop.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def port_in_use(port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def leashed(command: list[str]) -> list[str]:
+    """`command` under `python -m harness.serve.leash <our pid>`: it stops the command if we die without doing so."""
+    return [sys.executable, "-m", "harness.serve.leash", str(os.getpid()), "--", *command]
 
 
 def serve_command(model: str | Path, port: int, served_name: str, engine_args: dict) -> list[str]:
@@ -116,7 +122,7 @@ class VLLMServer:
             self._log_dir = Path(tempfile.mkdtemp(prefix="profit-vllm-serve-"))
         self._log_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env}
-        cmd = serve_command(self.model, self.port, self.served_name, self.engine_args)
+        cmd = leashed(serve_command(self.model, self.port, self.served_name, self.engine_args))
         t0 = time.perf_counter()
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

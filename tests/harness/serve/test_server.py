@@ -1,10 +1,11 @@
-"""`vllm serve` lifecycle: healthy start, busy port, never healthy, crash mid-run, SIGTERM; never an orphan."""
+"""`vllm serve` lifecycle: healthy start, busy port, never healthy, crash mid-run, SIGTERM, SIGKILL; no orphan."""
 
-import os
+import contextlib
 import signal
 import socket
 import subprocess
 import time
+import urllib.request
 
 import psutil
 import pytest
@@ -18,13 +19,30 @@ ENV = {"VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
 
 
 def serving(model) -> list[psutil.Process]:
-    """Every process on this machine that serves `model` (its path is in the command line)."""
+    """Every process on this machine that serves `model`: `serve` and the model's path are arguments of its command
+    line (`profit eval ... --backend vllm-server` has the path but no `serve` argument)."""
     out = []
     for p in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
+        cmd = p.info["cmdline"] or []
         if "serve" in cmd and str(model) in cmd:
             out.append(p)
     return out
+
+
+def wait_until_healthy(model, timeout_s: float = 120) -> None:
+    """Until a server of `model` answers /health on a port it listens on (a running process is not yet a server)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for p in serving(model):
+            with contextlib.suppress(psutil.Error):
+                for c in p.net_connections("inet"):
+                    if c.status == psutil.CONN_LISTEN and c.laddr.ip == HOST:
+                        with contextlib.suppress(OSError):
+                            with urllib.request.urlopen(f"http://{HOST}:{c.laddr.port}/health", timeout=2) as r:
+                                if r.status == 200:
+                                    return
+        time.sleep(0.5)
+    raise AssertionError(f"no server of {model} became healthy within {timeout_s:.0f} s")
 
 
 def assert_no_orphans(model, pids=()):
@@ -57,9 +75,11 @@ def test_never_healthy_times_out_and_leaves_nothing(ckpts):
 def test_healthy_server_serves_then_crash_mid_run_is_reported_and_cleaned_up(ckpts):
     with VLLMServer(ckpts["good"], ARGS, env=ENV) as server:
         assert server._get("/v1/models", timeout=10) == 200
-        pids = [server.proc.pid] + [c.pid for c in psutil.Process(server.proc.pid).children(recursive=True)]
-        with pytest.raises(ServerDied, match="died during the run"), server.guard():
-            os.kill(server.proc.pid, signal.SIGKILL)  # the crash
+        leash = psutil.Process(server.proc.pid)
+        (api_server,) = leash.children()  # `vllm serve`; the leash exits with its code
+        pids = [leash.pid] + [c.pid for c in leash.children(recursive=True)]
+        with pytest.raises(ServerDied, match=r"died during the run \(exit code 137\)"), server.guard():
+            api_server.kill()  # the crash
             time.sleep(30)  # a long request the watchdog must cut short
     assert_no_orphans(ckpts["good"], pids)
 
@@ -69,11 +89,7 @@ def test_sigterm_to_profit_eval_stops_its_server(ckpts, tmp_path):
                                      "--store", str(tmp_path), "--max-model-len", "256", "--kv-cache", "64M"),
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not serving(ckpts["variant"]) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert serving(ckpts["variant"]), "the server never started"
-        time.sleep(3)
+        wait_until_healthy(ckpts["variant"])
         family = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 128 + signal.SIGTERM
@@ -82,3 +98,22 @@ def test_sigterm_to_profit_eval_stops_its_server(ckpts, tmp_path):
             proc.kill()
     assert_no_orphans(ckpts["variant"], family)
     assert not list((tmp_path / "records").glob("*.json")) if (tmp_path / "records").exists() else True
+
+
+def test_sigkill_to_profit_eval_leaves_no_server(ckpts, tmp_path):
+    proc = subprocess.Popen(eval_cli(str(ckpts["variant"]), "--tasks", TASK, "--backend", "vllm-server",
+                                     "--store", str(tmp_path), "--max-model-len", "256", "--kv-cache", "64M"),
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    family = []
+    try:
+        wait_until_healthy(ckpts["variant"])
+        family = psutil.Process(proc.pid).children(recursive=True)
+        assert {p.pid for p in serving(ckpts["variant"])} <= {p.pid for p in family}, "a server not of this run"
+        proc.kill()  # no `finally` runs in profit eval: only its server's side can clean up
+        assert proc.wait(timeout=10) == -signal.SIGKILL
+        assert_no_orphans(ckpts["variant"], [p.pid for p in family])
+    finally:
+        proc.kill()
+        for p in [*serving(ckpts["variant"]), *family]:  # never leave an engine behind, even when the test fails
+            with contextlib.suppress(psutil.Error):
+                p.kill()
