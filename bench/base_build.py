@@ -1,9 +1,10 @@
-"""Benchmark: the embedded base build (time, final pretraining loss, greedy accuracy), and its thread count.
+"""Benchmark: the testbed base build (time, final pretraining loss), and its thread count.
 
     python bench/base_build.py [--peer-steps 100] [--skip-full]
 
-1. The default build (`profit base`, 1 thread), from scratch into a temporary folder: wall time, pretraining
-   time, final loss (mean of the last 5% of steps), greedy accuracy on the held-out splits.
+1. The default build (`profit testbed build`, 1 thread), from scratch into a temporary folder: wall time,
+   pretraining time, final loss (mean of the last 5% of steps). (The base's accuracy is scored through the harness:
+   the quickstart's base row.)
 2. Peer: the same settings cut to --peer-steps steps, at 1 thread and at 2 threads, same process, one after the
    other; prints seconds per step and the ratio 2 threads / 1 thread (below 1: two threads are faster).
 Never asserts a time; record the output in bench/RESULTS.md with the machine's load at the time.
@@ -12,7 +13,6 @@ Never asserts a time; record the output in bench/RESULTS.md with the machine's l
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -21,11 +21,12 @@ from pathlib import Path
 
 
 def _build(folder: Path, cfg) -> dict:
-    from training.embedded.build import MANIFEST, build_base
+    from profit_core.formats import base_build
+    from testbed.build import build_base
 
     cpu = time.process_time()
     build_base(folder, config=cfg, force=True, progress=False)
-    record = json.loads((folder / MANIFEST).read_text())
+    record = base_build.read(folder)
     record["cpu_s"] = round(time.process_time() - cpu, 1)
     return record
 
@@ -39,7 +40,7 @@ def main() -> None:
     from profit_core.offline import go_offline
 
     go_offline()
-    from training.embedded.build import BaseConfig
+    from testbed.build import BaseConfig
 
     cfg = BaseConfig()
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
@@ -48,11 +49,10 @@ def main() -> None:
             r = _build(Path(tmp) / "full", cfg)
             print(f"default build: wall {r['wall_s']} s (pretraining {r['train_s']} s, process CPU {r['cpu_s']} s), "
                   f"{r['params']} params, {cfg.steps} steps x {cfg.batch_size}, {r['tokens']} tokens, "
-                  f"loss {r['loss']['first']} -> {r['loss']['final']}, greedy acc {r['greedy_accuracy']}")
+                  f"loss {r['loss']['first']} -> {r['loss']['final']}")
         per_step = {}
         for threads in (1, 2):
-            peer = replace(cfg, steps=args.peer_steps, warmup=min(cfg.warmup, args.peer_steps - 1), threads=threads,
-                           eval_samples=1)
+            peer = replace(cfg, steps=args.peer_steps, warmup=min(cfg.warmup, args.peer_steps - 1), threads=threads)
             r = _build(Path(tmp) / f"t{threads}", peer)
             per_step[threads] = r["train_s"] / args.peer_steps
             print(f"{threads} thread(s): {per_step[threads]:.3f} s/step over {args.peer_steps} steps")

@@ -11,7 +11,7 @@ COMMANDS = {
     "eval": ("harness.evaluate.cli", "score checkpoints on the benchmarks with vLLM + lm-eval; fills the store"),
     "report": ("harness.report.cli", "leaderboard tables and plots from the results store"),
     "pipeline": ("harness.pipeline.cli", "a whole grid from one YAML: train -> evaluate -> report"),
-    "base": ("training.embedded.cli", "build the embedded offline base model (tokenizer + small causal LM)"),
+    "testbed": ("testbed.cli", "the testbed: build its base model, write its data, analyse its tokens"),
 }
 
 USAGE = "\n".join([

@@ -6,6 +6,9 @@ Layout (see docs/formats.md):
     <root>/samples/<key>.jsonl.gz    per-sample prompts and outputs, written before the record
     <root>/locks/<key>.lock          held (flock) by the one worker computing <key>
     <root>/quarantine/               records that could not be read, set aside (never deleted) and recomputed
+    <root>/train_logs/<hash>.jsonl   the training log of each scored checkpoint, by content hash (for the report)
+    <root>/token_analysis.json       the testbed's token analysis (profit_core/formats/token_analysis.py)
+    <root>/.pipeline_state.json      what `profit pipeline` last analysed and reported
 
 Locks are kernel `flock`s, so a killed worker's claim vanishes with its process: no stale lock can block a resume.
 Every file is written to a temporary name in its own folder, fsynced, then `os.replace`d, so a reader sees either
@@ -28,7 +31,7 @@ from pathlib import Path
 from profit_core.errors import UserError
 from profit_core.files import atomic_write, canonical_json
 from profit_core.folders import FolderError, claim, refuse_file
-from profit_core.formats import store_record
+from profit_core.formats import pipeline_state, store_record, token_analysis, train_log
 from profit_core.formats.store_record import SCHEMA, record_key
 
 log = logging.getLogger("profit.store")
@@ -94,6 +97,31 @@ class Store:
         lines = "".join(canonical_json(s) + "\n" for s in samples).encode()
         atomic_write(self.samples_path(key), gzip.compress(lines, mtime=0))
         atomic_write(self.record_path(key), json.dumps(record, indent=1, sort_keys=True) + "\n")
+
+    # ---- the other files a store holds: written only here ------------------------------------------------------
+
+    def train_log_path(self, content_hash: str) -> Path:
+        return self.root / "train_logs" / f"{content_hash[:24]}.jsonl"
+
+    def put_train_log(self, content_hash: str, entries: list[dict]) -> None:
+        atomic_write(self.train_log_path(content_hash), "".join(json.dumps(e) + "\n" for e in entries))
+
+    def train_log(self, content_hash: str) -> tuple[list[dict], int]:
+        """(entries, unreadable lines) of a scored checkpoint's training log; ([], 0) when there is none."""
+        return train_log.read(self.train_log_path(content_hash))
+
+    @property
+    def token_analysis_path(self) -> Path:
+        return self.root / token_analysis.NAME
+
+    def put_token_analysis(self, doc: dict) -> None:
+        token_analysis.write(self.token_analysis_path, doc)
+
+    def pipeline_state(self) -> dict:
+        return pipeline_state.read(self.root)
+
+    def put_pipeline_state(self, state: dict) -> None:
+        pipeline_state.write(self.root, state)
 
     def read_samples(self, key: str) -> list[dict]:
         with gzip.open(self.samples_path(key), "rt") as f:

@@ -7,31 +7,41 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks._profit_common.nltk_data import NLTK_DATA_DIR
+
 TASKS_DIR = Path(__file__).resolve().parent
 GROUP = "profit_paper5"
-NLTK_DATA_DIR = TASKS_DIR / "profit_ifeval" / "nltk_data"
 
 
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
-    label: str  # column header in the paper's tables
+    label: str  # column header in tables (the paper's, for its benchmarks)
     primary_metric: str  # the key in lm-eval's results[task], "<metric>,<filter>"
     max_gen_toks: int  # the YAML's default (the paper's protocol)
     paper_repeats: int  # samples averaged per problem in the paper (avg@k)
+    in_paper: bool = False  # one of the paper's five benchmarks (its Table 1 columns and Avg)
+
+    @property
+    def id(self) -> str:
+        """The benchmark's short id (file names, the paper-table CSV's columns): the name without `profit_`."""
+        return self.name.removeprefix("profit_")
 
 
+# In the column order of the paper's Table 1, then this project's own tasks. The group `profit_paper5` runs the
+# five paper benchmarks; reports order their columns as listed here.
 _SPECS = [
-    TaskSpec("profit_gpqa_diamond", "GPQA-D", "acc,none", 8192, 8),
-    TaskSpec("profit_gsm8k", "GSM8K", "acc,none", 8192, 8),
-    TaskSpec("profit_math500", "MATH-500", "acc,none", 8192, 8),
-    TaskSpec("profit_aime24", "AIME'24", "acc,none", 32768, 32),
-    TaskSpec("profit_ifeval", "IFEval", "prompt_level_strict_acc,none", 8192, 8),
+    TaskSpec("profit_gpqa_diamond", "GPQA-D", "acc,none", 8192, 8, in_paper=True),
+    TaskSpec("profit_gsm8k", "GSM8K", "acc,none", 8192, 8, in_paper=True),
+    TaskSpec("profit_math500", "MATH-500", "acc,none", 8192, 8, in_paper=True),
+    TaskSpec("profit_aime24", "AIME'24", "acc,none", 32768, 32, in_paper=True),
+    TaskSpec("profit_ifeval", "IFEval", "prompt_level_strict_acc,none", 8192, 8, in_paper=True),
     TaskSpec("profit_gsm8k_cot_zeroshot", "GSM8K (0-shot)", "acc,none", 8192, 8),
+    TaskSpec("profit_testbed", "Testbed", "acc,none", 96, 1),
+    TaskSpec("profit_testbed_retention", "Retention", "acc,none", 96, 1),
 ]
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in _SPECS}
-# In the column order of the paper's Table 1; the group `profit_paper5` runs exactly these.
-PAPER5 = ["profit_gpqa_diamond", "profit_gsm8k", "profit_math500", "profit_aime24", "profit_ifeval"]
+PAPER5 = [spec.name for spec in _SPECS if spec.in_paper]
 
 
 def scoring_env(tokenizer: str | os.PathLike | None = None, strip_think: bool = False) -> dict[str, str]:

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import torch
 
-from profit_core.formats import run_manifest, train_log
+from profit_core.formats import run_manifest, token_log, train_log
 from profit_core.model_folder import looks_like_model
 
+from . import memory
 from .checkpoint import is_complete, save_model, write_manifest
 from .config import ConfigError, TrainConfig
 from .run_log import JsonlLogCallback, summarize
@@ -121,12 +122,15 @@ def _training_arguments(cfg: TrainConfig, out: Path, progress: bool = True):
     )
 
 
-def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True) -> Path:
+def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True,
+          device_memory: int | None = None) -> Path:
     """Train, save and return the checkpoint folder. A finished run of the same config is returned as it is.
 
     callbacks: extra transformers TrainerCallbacks (the tests use one to kill a run mid-way).
     progress: progress bars and per-step console logs (train_log.jsonl is written either way); a caller with its
     own progress view (profit pipeline) turns them off.
+    device_memory: bytes per GPU the memory plan must fit (training/memory.py); None: the visible GPU's total
+    memory, no check without one; memory.OFF: no check.
     """
     config.check_runnable()
     out = Path(config.output_dir)
@@ -134,6 +138,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         log.info("%s already holds a complete run of this config; nothing to do", out)
         return out
     checkpoint = inspect_output(config, out, resume)
+    memory.check(config, device_memory)  # refuses a run whose estimate cannot fit, before anything loads
 
     from transformers import set_seed
 
@@ -164,7 +169,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
             if created:
                 shutil.rmtree(out, ignore_errors=True)
             else:
-                for path in (run_manifest.path_of(out), train_log.path_of(out)):
+                for path in (run_manifest.path_of(out), train_log.path_of(out), *out.glob(f"{token_log.PREFIX}*")):
                     path.unlink(missing_ok=True)
         raise
 
@@ -175,10 +180,12 @@ def _train(config, out, checkpoint, tokenizer, renderer, model, dataset, stats, 
 
     collator = PackedCollator() if config.padding_free else PaddedCollator(tokenizer.pad_token_id)
     log_path = train_log.path_of(out)
-    if checkpoint is None:
-        log_path.unlink(missing_ok=True)
-    else:
-        train_log.truncate(log_path, int(checkpoint.name.rsplit("-", 1)[-1]))
+    logs = [log_path, *out.glob(f"{token_log.PREFIX}*.jsonl")]
+    for path in logs:
+        if checkpoint is None:
+            path.unlink(missing_ok=True)
+        else:
+            train_log.truncate(path, int(checkpoint.name.rsplit("-", 1)[-1]))
     trainer = ProfitTrainer(
         model=model,
         args=_training_arguments(config, out, progress),
@@ -188,6 +195,7 @@ def _train(config, out, checkpoint, tokenizer, renderer, model, dataset, stats, 
         callbacks=[JsonlLogCallback(log_path), *(callbacks or [])],
         objective=config.objective,
         loss_impl=config.loss_impl,
+        token_log_dir=out if config.token_log else None,
     )
     if not progress:
         from transformers.trainer_callback import PrinterCallback

@@ -1,15 +1,21 @@
 """The final checkpoint folder and its manifest `profit_run.json` (profit_core/formats/run_manifest.py).
 
 Model files go to a temporary folder first and are moved in only once all of them are written; the manifest is
-written last, atomically, with "complete": true. Weights are saved in the base model's dtype (a bf16 base gives a
-bf16 checkpoint, whatever precision trained it).
+written last, atomically, with "complete": true. Weights are saved in the base model's dtype (config.json `dtype`
+or `torch_dtype`): a bf16 base gives a bf16 checkpoint whatever precision trained it (the fp32 master weights of
+mixed precision are rounded once, at the end), and an fp32 base stays fp32. vLLM serves the checkpoint in that
+dtype too, as it would the base.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
 
 from profit_core.files import default_mode, sha256_text
 from profit_core.formats import run_manifest
@@ -40,12 +46,17 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
         model.save_pretrained(staging / "adapter")
         if cfg.merge_lora:
             model = model.merge_and_unload()
+    dtype = base_dtype(cfg.model)
     if (staging / "gathered").is_dir() and cfg.finetuning == "full":
         for item in (staging / "gathered").iterdir():
             shutil.move(str(item), staging / item.name)
         shutil.rmtree(staging / "gathered")
+        if dtype is not None:
+            cast_weights(staging, dtype)  # FSDP gathers the fp32 master weights, DeepSpeed 16-bit ones
     else:
         shutil.rmtree(staging / "gathered", ignore_errors=True)
+        if dtype is not None and (cfg.finetuning == "full" or cfg.merge_lora):  # not an adapter-only folder
+            model.to(dtype)  # in place, tensor by tensor: no second copy of the model; training is over
         model.save_pretrained(staging, safe_serialization=True)
     model.generation_config.save_pretrained(staging)
     tokenizer.chat_template = template
@@ -59,6 +70,38 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
             shutil.rmtree(target)
         os.replace(item, target)
     staging.rmdir()
+
+
+def base_dtype(model_folder: str | Path) -> torch.dtype | None:
+    """The floating dtype a model folder's weights are stored in (config.json `dtype`, or `torch_dtype` as older
+    transformers wrote it); None when the config does not say."""
+    try:
+        config = json.loads((Path(model_folder) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    name = config.get("dtype") or config.get("torch_dtype")
+    dtype = getattr(torch, name, None) if isinstance(name, str) else None
+    return dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else None
+
+
+def cast_weights(folder: Path, dtype: torch.dtype) -> None:
+    """Rewrite a saved model's safetensors files with their floating tensors in `dtype`, and config.json's dtype."""
+    sizes = 0
+    for path in sorted(folder.glob("*.safetensors")):
+        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+        save_file(tensors, str(path), metadata={"format": "pt"})
+        sizes += sum(t.numel() * t.element_size() for t in tensors.values())
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():  # its total_size counts the bytes of the weights
+        values = json.loads(index.read_text())
+        values.setdefault("metadata", {})["total_size"] = sizes
+        index.write_text(json.dumps(values, indent=2))
+    config_path = folder / "config.json"
+    if config_path.is_file():
+        config = json.loads(config_path.read_text())
+        config.pop("torch_dtype", None)
+        config["dtype"] = str(dtype).removeprefix("torch.")
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def write_manifest(out: Path, cfg: TrainConfig, data_stats: dict, summary: dict, steps: int, template: str) -> dict:

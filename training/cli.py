@@ -15,7 +15,8 @@ from dataclasses import fields
 from profit_core.errors import run_command
 from profit_core.offline import go_offline
 
-from .config import OBJECTIVE_FIELDS, PRESETS, TrainConfig
+from .config import OBJECTIVE_FIELDS, PRESETS, ConfigError, TrainConfig
+from .memory import STRATEGIES, parse_size, plan_for, visible_device_memory
 
 EPILOG = """\
 Order of precedence: defaults < --preset < the --config file < --field flags.
@@ -37,7 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--config", metavar="FILE.yaml", help="YAML file of config fields.")
     parser.add_argument("--resume", action="store_true", help="go on from the last state in output_dir/checkpoints.")
-    parser.add_argument("--dry-run", action="store_true", help="check the config, print it and its hash, then exit.")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check the config, print it, its hash and its memory plan, then exit (2 if the plan "
+                             "cannot fit).")
+    memory_group = parser.add_argument_group(
+        "memory plan (an estimate per GPU; see docs/training.md)",
+        "A real run is refused (exit 2) when its plan cannot fit the target memory, before anything loads.")
+    memory_group.add_argument("--device-memory", metavar="SIZE",
+                              help="memory per GPU to fit, e.g. 80G or 96GiB; off: no check (default: the visible "
+                                   "GPU's total memory; without a GPU, only the estimate is printed).")
+    memory_group.add_argument("--world-size", metavar="N", type=int,
+                              help="with --dry-run: processes to plan for (default: the launch environment's "
+                                   "WORLD_SIZE, else 1).")
+    memory_group.add_argument("--distributed", choices=STRATEGIES,
+                              help="with --dry-run: the multi-GPU strategy to plan for (default: from the launch "
+                                   "environment, ACCELERATE_USE_FSDP / ACCELERATE_USE_DEEPSPEED; else ddp). "
+                                   "(--strategy is the objective's.)")
     fields_group = parser.add_argument_group("config fields")
     for f in fields(TrainConfig):
         if f.name == "objective":
@@ -65,7 +81,7 @@ def _metavar(f) -> str:
 
 def parse(argv: list[str]) -> tuple[TrainConfig, argparse.Namespace]:
     args = build_parser().parse_args(argv)
-    reserved = {"config", "resume", "dry_run"}
+    reserved = {"config", "resume", "dry_run", "device_memory", "world_size", "distributed"}
     overrides = {k: v for k, v in vars(args).items() if k not in reserved}
     return TrainConfig.from_yaml(args.config, overrides), args
 
@@ -78,14 +94,34 @@ def _main(argv: list[str]) -> int:
     go_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     cfg, args = parse(argv)
+    device_memory = parse_size(args.device_memory) if args.device_memory is not None else None
     if args.dry_run:
         print(json.dumps({"config": cfg.to_dict(), "config_hash": cfg.config_hash()}, indent=2))
-        return 0
+        return _print_plan(cfg, args, device_memory)
+    if args.world_size is not None or args.distributed is not None:
+        raise ConfigError("--world-size and --distributed describe a launch for --dry-run; a real run plans for "
+                          "the launch it runs under")
     from .api import train
 
-    folder = train(cfg, resume=args.resume)
+    folder = train(cfg, resume=args.resume, device_memory=device_memory)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"checkpoint: {folder}")
+    return 0
+
+
+def _print_plan(cfg: TrainConfig, args: argparse.Namespace, device_memory: int | None) -> int:
+    """The memory plan under the flags' (else the environment's) launch; 2 when it cannot fit the target."""
+    target = device_memory if device_memory is not None else visible_device_memory()
+    flags = args.distributed is not None or args.world_size is not None
+    try:
+        plan = plan_for(cfg, args.distributed, args.world_size, target, source="--distributed/--world-size" if flags
+                        else "")
+    except ConfigError as err:
+        print(f"memory plan: not available ({err})")
+        return 0
+    print("\n".join(plan.lines()))
+    if plan.fits is False:
+        raise ConfigError(plan.refusal())
     return 0
 
 

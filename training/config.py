@@ -23,7 +23,8 @@ LOSS_IMPLS = ("plain", "lean")
 
 # Fields that change nothing in the trained weights: left out of config_hash, so a rerun with another output folder
 # or log cadence is recognised as the same run.
-NOT_HASHED = ("output_dir", "logging_steps", "save_steps", "save_total_limit", "keep_checkpoints", "preset")
+NOT_HASHED = ("output_dir", "logging_steps", "save_steps", "save_total_limit", "keep_checkpoints", "preset",
+              "token_log")
 
 # paper_spec §2: the authors' run.sh (LLaMA-Factory defaults where it sets nothing).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -113,6 +114,11 @@ class TrainConfig:
     save_total_limit: int = _f(2, "resumable states to keep.")
     keep_checkpoints: bool = _f(False, "keep checkpoints/ after a complete run (it holds optimizer states).")
     logging_steps: int = _f(1, "log every N optimizer steps (console, progress bar and train_log.jsonl).")
+    token_log: bool = _f(
+        False,
+        "write token_weights.jsonl: every supervised token of every step with its p and the weight the loss gave it "
+        "(data row and token index included), for analyses of what a method trained on.",
+    )
     preset: str = _f("", f"start from a named recipe ({', '.join(PRESETS)}); file and flags override it.")
 
     def __post_init__(self) -> None:

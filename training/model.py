@@ -6,6 +6,13 @@ import torch
 
 from .config import ConfigError, TrainConfig
 
+# The dtype the weights load in, which is the dtype they train in. bf16 and fp16 are mixed precision: the
+# parameters are the fp32 master weights (and AdamW's states are fp32 like them), and Trainer(bf16=True) runs the
+# forward under autocast, so matmuls read 16-bit copies. Where the masters live: under DDP a whole fp32 copy on
+# every rank; under FSDP2 sharded over the ranks (accelerate's MixedPrecisionPolicy gathers them in 16 bits);
+# under ZeRO-3 in DeepSpeed's sharded fp32 partition beside its 16-bit one. bf16-pure loads bf16 and keeps no fp32
+# copy at all (weights, gradients and AdamW state in bf16). Checkpoints are saved in the base's dtype either way
+# (checkpoint.py); training/memory.py counts the bytes of each.
 DTYPES = {"fp32": torch.float32, "bf16": torch.float32, "fp16": torch.float32, "bf16-pure": torch.bfloat16}
 
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import inspect
 import resource
 import time
+from pathlib import Path
 
 import torch
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
+
+from profit_core.formats import token_log
 
 from .config import ConfigError
 from .model import base_of
@@ -37,9 +40,33 @@ def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+class TokenLog(TrainerCallback):
+    """Writes every supervised token of each optimizer step, with the weight the loss gave it, to this rank's
+    token_weights file (profit_core/formats/token_log.py)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.pending: list[torch.Tensor] = []
+
+    def add(self, rows: torch.Tensor, tokens: torch.Tensor, p: torch.Tensor, weights: torch.Tensor) -> None:
+        self.pending.append(torch.stack([rows.double(), tokens.double(), p.double(), weights.double()]).cpu())
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.pending:
+            rows, tokens, p, weights = torch.cat(self.pending, dim=1)
+            token_log.append(self.path, state.global_step, rows.long().tolist(), tokens.long().tolist(), p.tolist(),
+                             weights.tolist())
+            self.pending.clear()
+
+
 class ProfitTrainer(Trainer):
-    def __init__(self, *args, objective: ObjectiveConfig, loss_impl: str = "plain", **kwargs):
+    def __init__(self, *args, objective: ObjectiveConfig, loss_impl: str = "plain", token_log_dir: Path | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
+        self.token_log = None
+        if token_log_dir is not None:
+            self.token_log = TokenLog(token_log.path_of(token_log_dir, self.accelerator.process_index))
+            self.add_callback(self.token_log)
         self.objective = objective
         self.loss_impl = loss_impl
         self.loss_is_scaled_for_ga = True  # every micro-batch loss is already its share of the global objective
@@ -88,6 +115,7 @@ class ProfitTrainer(Trainer):
         inputs = dict(inputs)
         labels = inputs.pop("labels")
         seq_ids = inputs.pop("seq_ids")
+        rows, token_index = inputs.pop("rows", None), inputs.pop("token_index", None)
         counts = self._counts if model.training else None
         if self.loss_impl == "lean":
             keep_none = torch.zeros(0, dtype=torch.long, device=labels.device)
@@ -103,6 +131,9 @@ class ProfitTrainer(Trainer):
             n_inputs = inputs["attention_mask"].sum() if "attention_mask" in inputs else labels.numel()
             self._window += torch.cat([out.stats.as_tensor().detach().float().cpu(),
                                        torch.tensor([float(n_inputs)])])
+            if self.token_log is not None:
+                target = out.index + 1  # the position of the label each supervised output predicts
+                self.token_log.add(rows.reshape(-1)[target], token_index.reshape(-1)[target], out.p, out.weights)
         # DDP, FSDP and DeepSpeed average gradients over ranks; each rank's loss is its share of the global sum.
         loss = out.loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss

@@ -26,6 +26,7 @@ from harness.evaluate.engine import EngineSettings
 from harness.evaluate.tasks import TaskCatalog, TaskInfo, configure
 from harness.store import Store, record_key
 from profit_core.errors import UserError
+from profit_core.formats import train_log
 from profit_core.offline import go_offline
 
 log = logging.getLogger("profit.eval")
@@ -217,7 +218,10 @@ def _run(be: Backend, catalog: TaskCatalog, db: Store, it: WorkItem, seed: int) 
                "score_s": max(eval_s - counter.seconds, 0.0), "total_s": total}
     record, samples = records.build(key=it.key, ckpt=it.ckpt, task=task, info=it.info, sampling=it.sampling,
                                     seed=seed, backend=be.name, limit=it.sampling["limit"], results=results,
-                                    timings=timings, generated_tokens=counter.tokens)
+                                    timings=timings, generated_tokens=counter.tokens, store_root=db.root)
+    entries, _ = train_log.read(train_log.path_of(it.ckpt.path))
+    if entries:  # the report draws training curves from the store alone, never from the run folders
+        db.put_train_log(it.ckpt.content_hash, entries)
     db.put(record, samples)
     log.info("%s / %s: %s = %.4f (%.1f s)", it.ckpt.label, it.info.name, record["primary_metric"],
              record["metrics"][record["primary_metric"]]["value"], total)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
 from datetime import UTC, datetime
-from importlib import metadata
+from pathlib import Path
 
 from harness import __version__ as HARNESS_VERSION
 from harness.store import SCHEMA
+from profit_core.versions import versions
 
 PACKAGES = ("vllm", "lm_eval", "torch", "transformers")
+# The run manifest's fields that hold paths: a record keeps them relative to the store, so it holds no machine path.
+RUN_PATHS = (("base_model",), ("data", "path"), ("config", "model"), ("config", "data"), ("config", "output_dir"),
+             ("config", "chat_template"))
 
 
 def plain(value):
@@ -25,14 +30,24 @@ def plain(value):
     return value
 
 
-def versions() -> dict:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+def relative(path: str | Path, root: Path) -> str:
+    """`path` relative to `root` (the store), in POSIX form: what a record may hold of a machine's folders."""
+    return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
+
+
+def portable_run(run: dict | None, root: Path) -> dict | None:
+    """The run manifest with every path in it made relative to the store."""
+    if run is None:
+        return None
+    run = json.loads(json.dumps(run))
+    for keys in RUN_PATHS:
+        holder = run
+        for key in keys[:-1]:
+            holder = holder.get(key) if isinstance(holder, dict) else None
+        value = holder.get(keys[-1]) if isinstance(holder, dict) else None
+        if isinstance(value, str) and value and os.path.isabs(value):
+            holder[keys[-1]] = relative(value, root)
+    return run
 
 
 def hardware() -> dict:
@@ -99,7 +114,7 @@ def _responses(sample: dict) -> list[str]:
 
 
 def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str, limit, results: dict,
-          timings: dict, generated_tokens: int) -> tuple[dict, list[dict]]:
+          timings: dict, generated_tokens: int, store_root: Path) -> tuple[dict, list[dict]]:
     name = info.name
     metric = info.primary_metric.split(",", 1)[0]
     samples = sorted(results["samples"][name], key=lambda s: s["doc_id"])
@@ -110,7 +125,8 @@ def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str
     record = {
         "schema": SCHEMA,
         "key": key,
-        "model": {"path": str(ckpt.path), "content_hash": ckpt.content_hash, "label": ckpt.label, "run": ckpt.run},
+        "model": {"path": relative(ckpt.path, store_root), "content_hash": ckpt.content_hash, "label": ckpt.label,
+                  "run": portable_run(ckpt.run, store_root)},
         "task": {"name": name, "version": plain(info.version), "n_docs": len(task.eval_docs), "limit": limit,
                  "n_scored": len(samples)},
         "sampling": sampling,
@@ -121,7 +137,7 @@ def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str
         "primary_metric": metric,
         "per_doc": {"doc_ids": [int(s["doc_id"]) for s in samples], "scores": scores},
         "chat_template_sha256": ckpt.chat_template_sha256 if sampling["apply_chat_template"] else None,
-        "versions": versions(),
+        "versions": versions(PACKAGES),
         "hardware": hardware(),
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "generated_tokens": generated_tokens,

@@ -23,11 +23,14 @@ def _f(default, help_text: str):
     return field(default=default, metadata={"help": help_text})
 
 
+BUILTINS = ("testbed",)
+
+
 @dataclass
 class BaseModel:
     name: str = _f("", "short label for tables and folder names, e.g. qwen3-0.6b-base.")
-    path: str = _f("", "a local Hugging Face model folder; or leave empty with `embedded: true`.")
-    embedded: bool = _f(False, "use the project's own small base model, built offline on first use (cached).")
+    path: str = _f("", "a local Hugging Face model folder; or leave empty and name a `builtin`.")
+    builtin: str = _f("", f"a base the project builds offline on first use (cached): {', '.join(BUILTINS)}.")
 
 
 @dataclass
@@ -55,7 +58,7 @@ class PipelineConfig:
     runs_dir: str = _f("runs", "where checkpoints go: <runs_dir>/<base>/<method>/seed<k>/.")
     store: str = _f("results/store", "results store of evaluation records.")
     report_dir: str = _f("results", "where tables and plots are written.")
-    base_models: list = _f([], "base models, each {name, path} or {name, embedded: true}.")
+    base_models: list = _f([], "base models, each {name, path} or {name, builtin: testbed}.")
     train: dict = _f({}, "TrainConfig fields shared by every run (data, learning_rate, epochs, ...).")
     launcher: str = _f(
         "",
@@ -66,7 +69,11 @@ class PipelineConfig:
     methods: list = _f([], "objectives; a list value (tau: [0.1, 0.3]) expands into one run per value.")
     seeds: list = _f([0], "training seeds; every method runs once per seed.")
     eval: EvalSettings = field(default_factory=EvalSettings, metadata={"help": "what to score and how."})
-    token_analysis: bool = _f(False, "write token_analysis.json (core vs trivial token probabilities; testbed).")
+    token_analysis: bool = _f(
+        False,
+        "testbed bases: write the store's token_analysis.json (the base's p of core vs trivial tokens, and what each "
+        "run's loss trained on; the runs are trained with token_log: true).",
+    )
 
     @staticmethod
     def from_yaml(path: str | Path) -> PipelineConfig:
@@ -100,13 +107,15 @@ class PipelineConfig:
 
     def validate(self, fail) -> None:
         if not self.base_models:
-            fail("`base_models` is empty: name at least one ({name, path} or {name, embedded: true})")
+            fail("`base_models` is empty: name at least one ({name, path} or {name, builtin: testbed})")
         names = [b.name for b in self.base_models]
         for b in self.base_models:
             if not b.name:
                 fail("every entry of `base_models` needs a `name`")
-            if bool(b.path) == bool(b.embedded):
-                fail(f"base model `{b.name}`: give exactly one of `path` or `embedded: true`")
+            if bool(b.path) == bool(b.builtin):
+                fail(f"base model `{b.name}`: give exactly one of `path` or `builtin`")
+            if b.builtin and b.builtin not in BUILTINS:
+                fail(f"base model `{b.name}`: unknown builtin {b.builtin!r} (known: {', '.join(BUILTINS)})")
         if len(set(names)) != len(names):
             fail(f"`base_models` names must be unique, got {names}")
         if not isinstance(self.seeds, list) or not self.seeds or not all(isinstance(s, int) for s in self.seeds):

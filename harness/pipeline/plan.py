@@ -6,24 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training.config import ConfigError, TrainConfig
-from training.objectives import ObjectiveConfig
 
 from .config import PipelineConfig, PipelineConfigError
-
-
-def method_slug(obj: ObjectiveConfig) -> str:
-    """Folder name of an objective: sft, dft, entropy-0.2, quantile-0.8, profit-higher-0.1, profit-middle-0.1-0.5."""
-    if obj.objective == "profit":
-        parts = ["profit", obj.strategy, f"{obj.tau:g}"] + ([f"{obj.tau_high:g}"] if obj.strategy == "middle" else [])
-    elif obj.objective == "entropy":
-        parts = ["entropy", f"{obj.entropy_ratio:g}"]
-    elif obj.objective == "quantile":
-        parts = ["quantile", f"{obj.quantile:g}"]
-    else:
-        parts = [obj.objective]
-    if obj.normalization != "global":
-        parts.append(f"norm-{obj.normalization}")
-    return "-".join(parts)
 
 
 @dataclass(frozen=True)
@@ -43,9 +27,9 @@ class TrainJob:
 
 
 def base_folders(cfg: PipelineConfig) -> dict[str, Path]:
-    from training.embedded import base_folder
+    from testbed import base_folder
 
-    return {b.name: (base_folder() if b.embedded else Path(b.path)) for b in cfg.base_models}
+    return {b.name: (base_folder() if b.builtin == "testbed" else Path(b.path)) for b in cfg.base_models}
 
 
 def training_jobs(cfg: PipelineConfig, bases: dict[str, Path]) -> list[TrainJob]:
@@ -53,11 +37,13 @@ def training_jobs(cfg: PipelineConfig, bases: dict[str, Path]) -> list[TrainJob]
     jobs = []
     for base, folder in bases.items():
         for obj in cfg.objectives():
-            slug = method_slug(obj)
+            slug = obj.describe()
             for seed in cfg.seeds:
                 out = Path(cfg.runs_dir) / base / slug / f"seed{seed}"
                 values = {**cfg.train, "model": str(folder), "base_model_name": base, "objective": obj.to_dict(),
                           "seed": seed, "output_dir": str(out)}
+                if cfg.token_analysis:
+                    values["token_log"] = True
                 try:
                     config = TrainConfig.from_dict(values)
                 except ConfigError as err:

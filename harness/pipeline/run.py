@@ -21,8 +21,8 @@ from tqdm import tqdm
 
 from harness.store import Store
 from profit_core.errors import UserError
-from profit_core.files import atomic_write
 from profit_core.folders import claim
+from profit_core.formats import base_build, run_manifest
 from profit_core.model_folder import ModelFolderError, check_model_folder
 from training.api import inspect_output, is_complete, last_checkpoint
 from training.config import ConfigError
@@ -31,7 +31,6 @@ from .config import PipelineConfig, PipelineConfigError
 from .plan import TrainJob, base_folders, training_jobs
 
 log = logging.getLogger("profit.pipeline")
-STATE = ".pipeline_state.json"
 
 
 def _status(job: TrainJob) -> str:
@@ -48,7 +47,7 @@ def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
     """
     bases = base_folders(cfg)
     for name, folder in bases.items():
-        if not _is_embedded(cfg, name):
+        if not _is_testbed(cfg, name):
             try:
                 check_model_folder(folder)
             except ModelFolderError as err:
@@ -56,8 +55,8 @@ def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
     jobs = training_jobs(cfg, bases)
     for job in jobs:
         try:
-            built = not _is_embedded(cfg, job.base) or (bases[job.base] / "config.json").exists()
-            job.config.check_runnable(model=built)  # the run builds the embedded base first
+            built = not _is_testbed(cfg, job.base) or (bases[job.base] / "config.json").exists()
+            job.config.check_runnable(model=built)  # the run builds the testbed base first
             if not is_complete(job.out, job.config):
                 inspect_output(job.config, job.out, resume=True)
         except ConfigError as err:
@@ -83,7 +82,7 @@ def describe(cfg: PipelineConfig) -> list[str]:
     lines = [f"pipeline {cfg.name}: {len(bases)} base model(s), {len(jobs)} training run(s), "
              f"{len(cfg.eval.tasks)} task entr(ies)"]
     for name, folder in bases.items():
-        state = "ready" if (folder / "config.json").is_file() else "to build" if _is_embedded(cfg, name) else "MISSING"
+        state = "ready" if (folder / "config.json").is_file() else "to build" if _is_testbed(cfg, name) else "MISSING"
         lines.append(f"  base   {name:<24} {state:<9} {folder}")
     for job in jobs:
         lines.append(f"  train  {job.name:<40} {_status(job):<8} {job.out}")
@@ -93,13 +92,13 @@ def describe(cfg: PipelineConfig) -> list[str]:
         lines.append(f"  eval   {task.name:<24} {limit:<10} x {targets} checkpoint(s) "
                      f"({cfg.eval.backend}, {cfg.eval.sampling}; stored records are reused)")
     if cfg.token_analysis:
-        lines.append("  analyse token probabilities of the embedded base(s)")
+        lines.append("  analyse the testbed base's token probabilities and what each run trained on")
     lines.append(f"  report {cfg.report_dir}")
     return lines
 
 
-def _is_embedded(cfg: PipelineConfig, name: str) -> bool:
-    return any(b.name == name and b.embedded for b in cfg.base_models)
+def _is_testbed(cfg: PipelineConfig, name: str) -> bool:
+    return any(b.name == name and b.builtin == "testbed" for b in cfg.base_models)
 
 
 def _digest(obj) -> str:
@@ -109,22 +108,22 @@ def _digest(obj) -> str:
 class _State:
     """Input digests of the last analysis and report, so an unchanged pipeline does not redo them."""
 
-    def __init__(self, folder: Path):
-        self.path = folder / STATE
-        self.data = json.loads(self.path.read_text()) if self.path.is_file() else {}
+    def __init__(self, store: Store):
+        self.store = store
+        self.data = store.pipeline_state()
 
     def fresh(self, stage: str, digest: str, outputs: list[Path]) -> bool:
         return self.data.get(stage) == digest and all(p.exists() for p in outputs)
 
     def mark(self, stage: str, digest: str) -> None:
         self.data[stage] = digest
-        atomic_write(self.path, json.dumps(self.data, indent=1, sort_keys=True).encode())
+        self.store.put_pipeline_state(self.data)
 
 
 def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     """Run every stage; returns a summary (what was done and skipped, wall times)."""
+    from testbed import build_base
     from training.api import train
-    from training.embedded import build_base
 
     started = time.perf_counter()
     if progress:  # one progress view: the stages' own bars and per-step logs stay quiet
@@ -144,9 +143,9 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
 
     t0 = time.perf_counter()
     for name, folder in bases.items():
-        if _is_embedded(cfg, name):
+        if _is_testbed(cfg, name):
             built = build_base(progress=progress)
-            assert built == folder, f"embedded base built in {built}, expected {folder}"
+            assert built == folder, f"testbed base built in {built}, expected {folder}"
         advance(f"base {name}")
     summary["timings"]["bases_s"] = time.perf_counter() - t0
 
@@ -173,10 +172,10 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     summary["timings"]["eval_s"] = time.perf_counter() - t0
     advance("evaluate")
 
-    state = _State(Path(cfg.store))
+    state = _State(Store(cfg.store))
     t0 = time.perf_counter()
     if cfg.token_analysis:
-        _analyse(cfg, bases, state)
+        _analyse(cfg, bases, jobs, state)
     summary["timings"]["analysis_s"] = time.perf_counter() - t0
     advance("token analysis")
 
@@ -191,9 +190,7 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
 
 
 def _trained_line(job: TrainJob, seconds: float) -> str:
-    from training.checkpoint import read_manifest
-
-    run = read_manifest(job.out) or {}
+    run = run_manifest.read_or_none(job.out) or {}
     kept = (run.get("kept_fraction") or {}).get("mean")
     kept_text = f", kept {kept:.0%} of tokens" if isinstance(kept, float) else ""
     return f"trained {job.name} in {seconds:.0f} s ({run.get('steps', '?')} steps{kept_text})"
@@ -224,32 +221,29 @@ def _evaluate(cfg: PipelineConfig, checkpoints: list[Path]) -> int:
     return len(records)
 
 
-def _analyse(cfg: PipelineConfig, bases: dict[str, Path], state: _State) -> None:
-    from training.embedded import token_probabilities
+def _analyse(cfg: PipelineConfig, bases: dict[str, Path], jobs: list[TrainJob], state: _State) -> None:
+    from testbed import analysis
 
-    out = Path(cfg.store) / "token_analysis.json"
-    embedded = {n: f for n, f in bases.items() if _is_embedded(cfg, n)}
-    weights = {n: json.loads((f / "base_build.json").read_text())["weights_sha256"] for n, f in embedded.items()}
-    if not embedded or state.fresh("token_analysis", _digest(weights), [out]):
+    testbeds = {n: f for n, f in bases.items() if _is_testbed(cfg, n)}
+    runs = [job.out for job in jobs if job.base in testbeds]
+    inputs = _digest({"bases": {n: base_build.read(f) for n, f in testbeds.items()},
+                      "runs": [run_manifest.read(run)["config_hash"] for run in runs]})
+    if not testbeds or state.fresh("token_analysis", inputs, [state.store.token_analysis_path]):
         return
-    docs = [token_probabilities(folder, label=name) for name, folder in embedded.items()]
-    # The weights' hash, not the cache folder's path, says which model was measured: the file is committed.
-    merged = {**docs[0], "models": [m for d in docs for m in d["models"]], "base_weights_sha256": weights}
-    merged.pop("model_path", None)
-    atomic_write(out, (json.dumps(merged, indent=1) + "\n").encode())
-    state.mark("token_analysis", _digest(weights))
+    state.store.put_token_analysis(analysis(testbeds, runs))
+    state.mark("token_analysis", inputs)
 
 
 def _report(cfg: PipelineConfig, state: _State) -> list[str]:
     from harness.report.api import build_report
 
-    store = Path(cfg.store)
-    inputs = sorted(p.name for p in (store / "records").glob("*.json")) if (store / "records").is_dir() else []
-    analysis = store / "token_analysis.json"
+    store = state.store
+    inputs = sorted(p.name for p in store.records.glob("*.json")) if store.records.is_dir() else []
+    analysis = store.token_analysis_path
     digest = _digest({"records": inputs, "analysis": analysis.read_text() if analysis.is_file() else None})
     out = Path(cfg.report_dir)
     if state.fresh("report", digest, [out / "leaderboard.md"]):
         return []
-    report = build_report(store, out)
+    report = build_report(store.root, out)
     state.mark("report", digest)
     return [str(p) for p in getattr(report, "files", [])]

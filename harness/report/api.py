@@ -18,16 +18,14 @@ from harness.report.tables import csv_text, display_rows, latex, markdown
 from profit_core.files import atomic_write
 from profit_core.folders import claim, marker_kind
 
-SIGNIFICANCE_FIELDS = ["base_model", "method", "strategy", "tau", "variant", "benchmark", "task", "n_questions",
-                       "mean", "sft_mean", "diff", "p_value", "resamples", "seed"]
+SIGNIFICANCE_FIELDS = ["base_model", "method", "strategy", "tau", "variant", "benchmark", "task", "runs", "sft_runs",
+                       "n_questions", "mean", "sft_mean", "diff", "ci_low", "ci_high", "p_value", "p_floor",
+                       "p_questions_only", "run_means", "sft_run_means", "resamples", "seed"]
 # What a report folder holds (besides a results store or another report in a subfolder, and the folder marker).
 REPORT_ENTRIES = ("leaderboard.md", "leaderboard.csv", "leaderboard.tex", "significance.csv", "plots", "store",
                   "index.html")
-# Plots drawn from the records alone: older ones that this run did not write are removed as stale.
-_FROM_RECORDS = ("acc_vs_tau_", "higher_vs_lower.")
-# Plots drawn from files outside the records (train logs beside checkpoints, token_analysis.json): when those are
-# gone (a clean clone of committed results), the earlier plot is kept, with a note, rather than lost.
-_FROM_SIDE_FILES = ("training_curves.", "token_p_hist.")
+# Every plot is drawn from the store alone: older ones of these kinds that this run did not write are stale.
+_PLOTS = ("acc_vs_tau_", "higher_vs_lower.", "training_curves.", "token_p_hist.")
 
 
 @dataclass
@@ -46,11 +44,20 @@ def _write(path: Path, text: str, report: Report) -> None:
 def _significance(table: Table, out: Path, report: Report) -> None:
     comparisons, notes = compare_to_sft(table)
     table.notes.extend(notes)
+
+    def percent(x: float) -> float:
+        return round(100 * x, 4)
+
     rows = [{"base_model": c.row.key.base, "method": c.row.key.method, "strategy": c.row.key.strategy,
              "tau": "" if c.row.key.tau is None else c.row.key.tau_text, "variant": c.row.key.variant,
-             "benchmark": c.bench.label, "task": c.bench.task, "n_questions": c.n_docs,
-             "mean": round(100 * c.mean, 4), "sft_mean": round(100 * c.ref_mean, 4),
-             "diff": round(100 * (c.mean - c.ref_mean), 4), "p_value": round(c.p_value, 4),
+             "benchmark": c.bench.label, "task": c.bench.task, "runs": len(c.run_means),
+             "sft_runs": len(c.ref_run_means), "n_questions": c.n_docs, "mean": percent(c.mean),
+             "sft_mean": percent(c.ref_mean), "diff": percent(c.estimate.diff), "ci_low": percent(c.estimate.ci_low),
+             "ci_high": percent(c.estimate.ci_high), "p_value": round(c.p_value, 4),
+             "p_floor": round(c.estimate.p_floor, 4),
+             "p_questions_only": None if c.p_questions is None else round(c.p_questions, 4),
+             "run_means": ";".join(f"{100 * x:.4f}" for x in c.run_means),
+             "sft_run_means": ";".join(f"{100 * x:.4f}" for x in c.ref_run_means),
              "resamples": RESAMPLES, "seed": SEED} for c in comparisons]
     write_csv(out / "significance.csv", SIGNIFICANCE_FIELDS, rows)
     report.files.append(out / "significance.csv")
@@ -102,8 +109,7 @@ def _plots(table: Table, store: Path, plots: Path, report: Report) -> None:
     files, notes = training_curves(table, store, plots)
     written += files
     report.notes += notes
-    model_paths = [r.model_path for row in table.rows for rs in row.results.values() for r in rs]
-    files, notes = token_hist(store, model_paths, plots)
+    files, notes = token_hist(store, plots)
     written += files
     report.notes += notes
     report.files += written
@@ -111,7 +117,5 @@ def _plots(table: Table, store: Path, plots: Path, report: Report) -> None:
         for old in sorted(plots.iterdir()):
             if old in written:
                 continue
-            if old.name.startswith(_FROM_RECORDS):
+            if old.name.startswith(_PLOTS):
                 old.unlink()
-            elif old.name.startswith(_FROM_SIDE_FILES) and old.suffix == ".png":
-                report.notes.append(f"plots/{old.name} is kept from an earlier run: its input files are gone")

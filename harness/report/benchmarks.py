@@ -1,33 +1,26 @@
-"""Which task is which benchmark: display label, column order, file-name slug."""
+"""Which task is which table column: labels and the paper's column order come from the task registry
+(tasks/registry.py); a task it does not know keeps its own name and follows, by name."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-# (canonical id, label, task-name aliases after dropping a "profit_" prefix) in the paper's column order.
-_PAPER = (
-    ("gsm8k", "GSM8K", ("gsm8k",)),
-    ("math500", "MATH-500", ("math500", "math_500")),
-    ("aime24", "AIME'24", ("aime24", "aime2024", "aime_2024")),
-    ("gpqa_diamond", "GPQA-D", ("gpqa_diamond", "gpqa_d", "gpqad")),
-    ("ifeval", "IFEval", ("ifeval",)),
-)
-PAPER_IDS = tuple(b[0] for b in _PAPER)
+from tasks.registry import TASKS
+
+_ORDER = {name: i for i, name in enumerate(TASKS)}
+PAPER_IDS = tuple(spec.id for spec in TASKS.values() if spec.in_paper)
 
 
 @dataclass(frozen=True, order=True)
 class Benchmark:
     """One table column. Columns are keyed by task name, so two variants of a benchmark never merge."""
 
-    order: int  # paper benchmarks first in the paper's order, then the others by task name
+    order: int  # the registry's order (the paper's five first, as in its Table 1), then other tasks by name
     task: str
-    id: str  # canonical id for a paper benchmark, else a slug of the task name; used in file names
+    id: str  # short id (the name without `profit_`, slugged); used in file names and CSV columns
     label: str
-
-    @property
-    def in_paper(self) -> bool:
-        return self.id in PAPER_IDS
+    in_paper: bool = False
 
 
 def slug(text: str) -> str:
@@ -35,8 +28,8 @@ def slug(text: str) -> str:
 
 
 def benchmark_of(task_name: str) -> Benchmark:
-    short = task_name[len("profit_"):] if task_name.startswith("profit_") else task_name
-    for order, (bid, label, aliases) in enumerate(_PAPER):
-        if short.lower() in aliases:
-            return Benchmark(order, task_name, bid, label)
-    return Benchmark(len(_PAPER), task_name, slug(short), short)
+    spec = TASKS.get(task_name)
+    if spec is not None:
+        return Benchmark(_ORDER[task_name], task_name, spec.id, spec.label, spec.in_paper)
+    short = task_name.removeprefix("profit_")
+    return Benchmark(len(_ORDER), task_name, slug(short), short)

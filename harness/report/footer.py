@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 
 from harness.report.aggregate import Table
 from harness.report.reported import CITATION
-from harness.report.significance import RESAMPLES
+from harness.report.stats import LEVEL, seeds_needed
 
 _SAMPLING_ORDER = ("temperature", "top_p", "top_k", "repeats", "max_gen_toks")
 
@@ -49,7 +49,8 @@ def footer_lines(table: Table, reported: bool) -> list[str]:
         lines.append(f"Avg: unweighted mean of the {k} benchmark(s) shown (the five paper benchmarks are not all "
                      f"present); ± = √(Σ se²)/{k}.")
     lines.append(f"Δ vs SFT: Avg minus the Avg of SFT on the same base model, ± = √(se² + se_SFT²); per-benchmark "
-                 f"paired-bootstrap p-values ({RESAMPLES:,} resamples over questions) in significance.csv.")
+                 f"{LEVEL:.0%} intervals and p-values over training seeds and questions in significance.csv, "
+                 f"p ≥ 2/C(k+m, k) for k vs m runs (below 0.05 needs {seeds_needed()} runs per side).")
     by_bench: dict[str, list[str]] = defaultdict(list)
     for bench in table.benches:
         mine = [r for r in results if r.bench == bench]

@@ -1,9 +1,9 @@
-"""Paired bootstrap over questions: is a method's accuracy different from SFT's on the same base model?
+"""Each method against SFT on the same base model, per benchmark, over training seeds and questions (stats.py).
 
-Each question's score is its mean over repeats and seeds. Questions are resampled with replacement, the same
-resample for both methods (paired), and the two-sided p-value is the share of resampled mean differences at least
-as far from the observed difference as the observed difference is from zero (the null-centred percentile test of
-Efron & Tibshirani 1993, §16.4), with the +1 correction so p is never 0.
+A run is one checkpoint (one training seed): its records, one per evaluation seed, are averaged per question like
+repeats. So with the usual one evaluation seed per checkpoint, the spread between runs is training-seed spread and
+sampling noise of the evaluation together; the two cannot be told apart, and the test counts both. Runs are compared
+on the questions every run of both sides scored (a note says when some run lacks questions the others have).
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness.report import stats
 from harness.report.aggregate import Row, Table
 from harness.report.benchmarks import Benchmark
 from harness.report.store import Result
 
-RESAMPLES = 10_000
-SEED = 20260109  # fixed: the same store gives the same p-values
-_CHUNK_CELLS = 2_000_000  # resample indices held at once (memory bound)
+RESAMPLES, SEED = stats.RESAMPLES, stats.SEED
 
 
 @dataclass(frozen=True)
@@ -28,13 +27,43 @@ class Comparison:
     ref: Row
     bench: Benchmark
     n_docs: int
-    mean: float
-    ref_mean: float
-    p_value: float
+    run_means: tuple[float, ...]  # each run's mean over the compared questions, in training-seed order
+    ref_run_means: tuple[float, ...]
+    estimate: stats.Estimate
+    p_questions: float | None  # questions only (runs averaged first); given only where a side has a single run
+
+    @property
+    def p_value(self) -> float:
+        return self.estimate.p_value
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.run_means))
+
+    @property
+    def ref_mean(self) -> float:
+        return float(np.mean(self.ref_run_means))
+
+
+def _seed_order(seed) -> tuple:
+    return (0, seed, "") if isinstance(seed, int) and not isinstance(seed, bool) else (1, 0, str(seed))
+
+
+def runs(results: list[Result]) -> list[list[Result]]:
+    """The records grouped by checkpoint (one run per training seed), ordered by training seed."""
+    by_checkpoint: dict[str, list[Result]] = defaultdict(list)
+    for r in results:
+        by_checkpoint[r.content_hash].append(r)
+    return sorted(by_checkpoint.values(), key=lambda rs: (_seed_order(rs[0].train_seed), rs[0].content_hash))
+
+
+def seed_values(results: list[Result]) -> list[float]:
+    """A cell's per-seed scores: each run's score, its evaluation seeds averaged, in training-seed order."""
+    return [float(np.mean([r.value for r in rs])) for rs in runs(results)]
 
 
 def _doc_means(results: list[Result]) -> tuple[tuple, np.ndarray] | None:
-    """(doc ids, each doc's score averaged over the replicates that have it); None without per-doc scores."""
+    """(doc ids, each doc's score averaged over the records that have it); None without per-doc scores."""
     scored = [r for r in results if r.doc_scores is not None]
     if not scored:
         return None
@@ -50,40 +79,32 @@ def _doc_means(results: list[Result]) -> tuple[tuple, np.ndarray] | None:
     return ids, np.array([sums[d] / counts[d] for d in ids])
 
 
-def _paired(a: tuple[tuple, np.ndarray], b: tuple[tuple, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Scores of the questions both sides have, in one fixed order."""
-    if a[0] == b[0]:
-        return a[1], b[1]
-    index_a, index_b = {d: i for i, d in enumerate(a[0])}, {d: i for i, d in enumerate(b[0])}
-    common = sorted(set(index_a) & set(index_b), key=_doc_order)
-    return (np.array([a[1][index_a[d]] for d in common], dtype=float),
-            np.array([b[1][index_b[d]] for d in common], dtype=float))
-
-
 def _doc_order(doc):
     return (type(doc).__name__, doc) if isinstance(doc, (int, float, str)) else ("~", repr(doc))
 
 
-def p_values(diffs: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
-    """Two-sided paired-bootstrap p-values for the columns of diffs (n questions x m comparisons)."""
-    n, m = diffs.shape
-    observed = diffs.mean(axis=0)
-    # Seeded by n alone, so a comparison's p-value does not depend on which other comparisons the store holds.
-    rng = np.random.default_rng([seed, n])
-    far = np.zeros(m)
-    chunk = max(1, _CHUNK_CELLS // n)
-    for start in range(0, resamples, chunk):
-        b = min(chunk, resamples - start)
-        idx = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
-        boot = counts @ diffs / n
-        far += (np.abs(boot - observed) >= np.abs(observed) - 1e-12).sum(axis=0)
-    return (far + 1.0) / (resamples + 1.0)
+def _aligned(mine: list[tuple[tuple, np.ndarray]], theirs: list[tuple[tuple, np.ndarray]]) \
+        -> tuple[np.ndarray, np.ndarray, bool]:
+    """[runs, questions] matrices over the questions every run has, in one fixed order; True when some were dropped."""
+    every = mine + theirs
+    if all(ids == every[0][0] for ids, _ in every):
+        return np.stack([s for _, s in mine]), np.stack([s for _, s in theirs]), False
+    common = sorted(set(every[0][0]).intersection(*(ids for ids, _ in every[1:])), key=_doc_order)
+
+    def matrix(side):
+        lookups = [dict(zip(ids, s.tolist())) for ids, s in side]
+        return np.array([[score[d] for d in common] for score in lookups], dtype=float)
+
+    return matrix(mine), matrix(theirs), any(len(ids) > len(common) for ids, _ in every)
+
+
+def _scored_runs(results: list[Result]) -> list[tuple[tuple, np.ndarray]]:
+    return [m for m in (_doc_means(rs) for rs in runs(results)) if m is not None]
 
 
 def compare_to_sft(table: Table, resamples: int = RESAMPLES, seed: int = SEED) -> tuple[list[Comparison], list[str]]:
     by_key = {row.key: row for row in table.rows}
-    pending: dict[int, list[tuple[Row, Row, Benchmark, np.ndarray, np.ndarray]]] = defaultdict(list)
+    pending: list[tuple[Row, Row, Benchmark, np.ndarray, np.ndarray]] = []
     notes = []
     for row in table.rows:
         ref = by_key.get(row.ref) if row.ref else None
@@ -92,19 +113,26 @@ def compare_to_sft(table: Table, resamples: int = RESAMPLES, seed: int = SEED) -
         for bench in table.benches:
             if bench.task not in row.results or bench.task not in ref.results:
                 continue
-            mine, theirs = _doc_means(row.results[bench.task]), _doc_means(ref.results[bench.task])
-            a, b = _paired(mine, theirs) if mine and theirs else (np.empty(0), np.empty(0))
-            if not len(a):
-                notes.append(f"significance: {row.key.base} {row.key.method} {bench.label}: no per-question scores "
-                             "shared with SFT")
+            name = f"significance: {row.key.base} {row.key.method} {bench.label}"
+            mine, theirs = _scored_runs(row.results[bench.task]), _scored_runs(ref.results[bench.task])
+            a, b, dropped = _aligned(mine, theirs) if mine and theirs else (np.empty((0, 0)), None, False)
+            if not a.size:
+                notes.append(f"{name}: no per-question scores shared with SFT")
                 continue
-            pending[len(a)].append((row, ref, bench, a, b))
-    out = []
-    for n in sorted(pending):
-        group = pending[n]
-        diffs = np.stack([a - b for _, _, _, a, b in group], axis=1)
-        for (row, ref, bench, a, b), p in zip(group, p_values(diffs, resamples, seed)):
-            out.append(Comparison(row, ref, bench, n, float(a.mean()), float(b.mean()), float(p)))
+            if dropped:
+                notes.append(f"{name}: its runs and SFT's scored different questions; compared on the {a.shape[1]} "
+                             "all of them have")
+            pending.append((row, ref, bench, a, b))
+    # Where a side has a single run no seed-level claim is possible; the question-level test (runs averaged first)
+    # is shown, labelled. One call, so both share the question resamples.
+    single = [i for i, (*_, a, b) in enumerate(pending) if min(len(a), len(b)) == 1]
+    estimates = stats.compare([(a, b) for *_, a, b in pending]
+                              + [(pending[i][3].mean(axis=0, keepdims=True), pending[i][4].mean(axis=0, keepdims=True))
+                                 for i in single], resamples, seed)
+    questions_only = dict(zip(single, (e.p_resampled for e in estimates[len(pending):])))
+    out = [Comparison(row, ref, bench, a.shape[1], tuple(stats.run_means(a).tolist()),
+                      tuple(stats.run_means(b).tolist()), est, questions_only.get(i))
+           for i, ((row, ref, bench, a, b), est) in enumerate(zip(pending, estimates))]
     order = {row.key: i for i, row in enumerate(table.rows)}
     out.sort(key=lambda c: (order[c.row.key], c.bench))
     return out, notes

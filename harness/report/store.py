@@ -7,13 +7,13 @@ missing store folder (StoreError, a message for the user).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 import numpy as np
 
 from harness.report.benchmarks import Benchmark, benchmark_of
-from harness.report.rows import RowKey, row_key
+from harness.report.rows import RowKey, method_fields, row_keys
 from harness.store import Store, StoreError
 
 __all__ = ["Loaded", "Result", "StoreError", "load_store"]
@@ -34,7 +34,7 @@ class Result:
     train_seed: object
     eval_seed: object
     content_hash: str
-    model_path: str
+    label: str  # the checkpoint's folder name
     value: float
     stderr: float | None
     doc_ids: tuple | None  # per-doc scores, averaged over repeats, aligned with doc_ids
@@ -113,9 +113,12 @@ def _base_name(model: dict, aliases: dict[str, str]) -> str:
     return str(model.get("label") or PurePath(path.rstrip("/")).name or "unknown")
 
 
-def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | None, list[str]]:
-    def problem(msg: str) -> tuple[None, list[str]]:
-        return None, [f"{file}: skipped, {msg}"]
+def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | None, tuple, list[str]]:
+    """The record as a Result whose `row` is still to be found (it depends on the other runs), with what finding
+    it takes: (run, base name, method fields)."""
+
+    def problem(msg: str) -> tuple[None, tuple, list[str]]:
+        return None, (), [f"{file}: skipped, {msg}"]
 
     model, task, metrics = raw.get("model"), raw.get("task"), raw.get("metrics")
     if not isinstance(model, dict) or not isinstance(task, dict) or not task.get("name"):
@@ -135,13 +138,14 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
     sampling = raw.get("sampling") if isinstance(raw.get("sampling"), dict) else {}
     run = run or None
     try:
-        row = row_key(run, _base_name(model, aliases))
-    except (TypeError, ValueError, AttributeError) as exc:
+        method = method_fields(run)
+    except (TypeError, ValueError, KeyError) as exc:
         return problem(f"model.run.objective is malformed ({exc})")
+    base = _base_name(model, aliases)
     kept = (run or {}).get("kept_fraction")
     return Result(
         file=file,
-        row=row,
+        row=RowKey(base, **method),
         bench=benchmark_of(str(task["name"])),
         task_version=task.get("version"),
         n_docs=task.get("n_docs") if isinstance(task.get("n_docs"), int) else None,
@@ -151,7 +155,7 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
         train_seed=(run or {}).get("seed"),
         eval_seed=raw.get("seed"),
         content_hash=str(model.get("content_hash") or model.get("path") or file),
-        model_path=str(model.get("path") or ""),
+        label=str(model.get("label") or PurePath(str(model.get("path") or "")).name),
         value=value,
         stderr=_number(metric.get("stderr")),
         doc_ids=doc_ids,
@@ -164,7 +168,7 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
         backend=str(raw.get("backend") or ""),
         harness_version=str(raw.get("harness_version") or ""),
         created=str(raw.get("created") or ""),
-    ), notes
+    ), (run, base, method), notes
 
 
 def load_store(store: Path) -> Loaded:
@@ -178,9 +182,12 @@ def load_store(store: Path) -> Loaded:
     loaded.files = len(raws) + len(db.set_aside) + len(db.skipped)
     loaded.notes += db.set_aside + db.skipped
     aliases = _base_aliases([raw for _, raw in raws])
+    found = []
     for name, raw in raws:
-        result, notes = _result(name, raw, aliases)
+        result, how, notes = _result(name, raw, aliases)
         loaded.notes.extend(notes)
         if result is not None:
-            loaded.results.append(result)
+            found.append((result, how))
+    keys = row_keys([how for _, how in found])
+    loaded.results = [replace(result, row=key) for (result, _), key in zip(found, keys)]
     return loaded

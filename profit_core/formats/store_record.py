@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..files import canonical_json
 
-SCHEMA = 1
+# 2: model.path and the paths in model.run are relative to the store (1 held absolute machine paths).
+SCHEMA = 2
 KEY_FIELDS = ("model_hash", "task", "task_version", "sampling", "seed", "harness_version")
 
 
@@ -57,12 +58,36 @@ def problem(raw) -> str | None:
     return None
 
 
+def upgrade_1(raw: dict) -> dict:
+    """A schema-1 record read as schema 2: its absolute machine paths become their last component (where the
+    folder was on the machine that wrote it says nothing on this one); everything else is kept."""
+
+    def name(value):
+        return PurePosixPath(value).name if isinstance(value, str) and value.startswith("/") else value
+
+    raw = json.loads(json.dumps(raw))
+    model = raw.get("model")
+    if isinstance(model, dict):
+        model["path"] = name(model.get("path"))
+        run = model.get("run")
+        if isinstance(run, dict):
+            places = [(run, "base_model"), (run.get("data"), "path")]
+            places += [(run.get("config"), key) for key in ("model", "data", "output_dir", "chat_template")]
+            for holder, key in places:
+                if isinstance(holder, dict) and key in holder:
+                    holder[key] = name(holder[key])
+    raw["schema"] = SCHEMA
+    return raw
+
+
 def read(path: Path) -> dict:
     """The record in `path`; Unusable when it is unreadable, malformed or of another schema."""
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise Unusable(f"unreadable JSON ({err})") from None
+    if isinstance(raw, dict) and raw.get("schema") == 1:
+        raw = upgrade_1(raw)
     if isinstance(raw, dict) and "schema" in raw and raw["schema"] != SCHEMA:
         raise Unusable(f"schema {raw['schema']!r} is not {SCHEMA}", corrupt=False)
     why = problem(raw)

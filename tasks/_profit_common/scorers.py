@@ -130,7 +130,7 @@ def score_gpqa_diamond(doc: dict, response: str) -> dict:
 def score_ifeval(doc: dict, response: str) -> dict:
     """lm-eval's own IFEval scoring, unchanged; `acc` repeats prompt_level_strict_acc (OpenCompass's headline
     IFEval number) so the group can average one metric name over the five benchmarks."""
-    from _profit_common.offline import use_bundled_nltk_data
+    from _profit_common.nltk_data import use_bundled_nltk_data
 
     use_bundled_nltk_data()
     from lm_eval.tasks.ifeval.utils import process_results
@@ -145,7 +145,7 @@ def warm_up() -> None:
     _math_verify()
     _parsed_gold("1")
     import lm_eval.tasks.aime.utils  # noqa: F401
-    from _profit_common.offline import use_bundled_nltk_data
+    from _profit_common.nltk_data import use_bundled_nltk_data
 
     use_bundled_nltk_data()
     import lm_eval.tasks.ifeval.utils  # noqa: F401

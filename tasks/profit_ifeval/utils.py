@@ -9,7 +9,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.append(str(HERE.parent))
 
 from _profit_common.data import read_jsonl, test_split  # noqa: E402
-from _profit_common.offline import use_bundled_nltk_data  # noqa: E402
+from _profit_common.nltk_data import use_bundled_nltk_data  # noqa: E402
 from _profit_common.scorers import score_ifeval  # noqa: E402,F401  (named by the YAML)
 from _profit_common.task import ProfitTask  # noqa: E402,F401  (named by the YAML)
 

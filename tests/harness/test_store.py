@@ -32,7 +32,7 @@ def test_put_get_roundtrip_and_no_temporary_files_left(tmp_path):
 
 
 def minimal_record(key: str, value: float = 0.5) -> dict:
-    return {"schema": 1, "key": key, "model": {"content_hash": "ab" * 32, "label": "m"}, "task": {"name": "t"},
+    return {"schema": 2, "key": key, "model": {"content_hash": "ab" * 32, "label": "m"}, "task": {"name": "t"},
             "sampling": {"preset": "greedy"}, "primary_metric": "acc", "metrics": {"acc": {"value": value}}}
 
 

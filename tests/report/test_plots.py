@@ -22,23 +22,28 @@ def _is_png(path):
     return data.startswith(PNG_MAGIC) and len(data) > 5000
 
 
+def kept_run(tau: float, seed: int, core: float, trivial: float) -> dict:
+    objective = {"objective": "profit", "strategy": "higher", "tau": tau}
+    return {"base": "tiny-base", "method": f"profit-higher-{tau}", "objective": objective, "seed": seed,
+            "kept": {"core": core, "trivial": trivial, "neutral": 1.0}}
+
+
 @pytest.fixture(scope="module")
 def store_with_logs(tmp_path_factory):
-    """tiny_store, plus training logs beside two checkpoints and a token_analysis.json in the store."""
+    """tiny_store, plus the training logs of two checkpoints and a token_analysis.json, in the store."""
     root = tmp_path_factory.mktemp("plots")
     store = tiny_store(root / "store")
     for name, seed, kept in (("sft", 3, 1.0), ("profit", 3, 0.7)):
-        folder = root / f"ckpt-{name}"
-        folder.mkdir()
         lines = [json.dumps({"step": s, "loss": 2.0 / s, "kept_fraction": kept, "lr": 1e-5}) for s in (1, 2, 3)]
-        (folder / "train_log.jsonl").write_text("\n".join(lines) + "\n{\"step\": 4, \"lo", encoding="utf-8")
         r = run("tiny-base", name, seed, "higher", 0.1, kept=kept)
-        record(store, task="profit_gsm8k", scores=ones(7, 5, 2), run=r, model_path=str(folder))
-    analysis = {"schema": 1, "source": "test", "models": [
-        {"label": "tiny-base", "p": {"core": [0.9, 0.95, 0.99, 0.7], "trivial": [0.1, 0.5, 0.45]},
-         "kept_share": [{"strategy": "higher", "tau": 0.1, "core": 1.0, "trivial": 0.67},
-                        {"strategy": "higher", "tau": 0.5, "core": 1.0, "trivial": 0.0}]},
-        {"label": "hist-only", "hist": {"edges": [0.0, 0.5, 1.0], "core": [1, 3], "trivial": [3, 1]}}]}
+        rec = record(store, task="profit_gsm8k", scores=ones(7, 5, 2), run=r, model_path=str(root / f"ckpt-{name}"))
+        log = store / "train_logs" / f"{rec['model']['content_hash'][:24]}.jsonl"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text("\n".join(lines) + "\n{\"step\": 4, \"lo", encoding="utf-8")  # a killed run's cut line
+    analysis = {"schema": 2, "source": "test", "models": [
+        {"label": "tiny-base", "p": {"core": [0.9, 0.95, 0.99, 0.7], "trivial": [0.1, 0.5, 0.45]}},
+        {"label": "hist-only", "hist": {"edges": [0.0, 0.5, 1.0], "core": [1, 3], "trivial": [3, 1]}}],
+        "runs": [kept_run(0.1, 0, 1.0, 0.6), kept_run(0.1, 1, 1.0, 0.74), kept_run(0.5, 0, 1.0, 0.0)]}
     (store / "token_analysis.json").write_text(json.dumps(analysis), encoding="utf-8")
     return store, root
 
@@ -104,6 +109,7 @@ def test_training_and_token_csvs_hold_the_logged_numbers(store_with_logs, tmp_pa
     assert [(r["bin_lo"], r["bin_hi"], r["count"], r["mean"]) for r in from_hist] == [
         ("0.0000", "0.5000", "1", "0.6250"), ("0.5000", "1.0000", "3", "0.6250")]
     shares = [(r["tau"], r["class"], r["share"]) for r in tokens if r["kind"] == "kept_share"]
+    # The mean over seeds of what each run's loss trained on: τ 0.1 kept trivial (0.6 + 0.74) / 2 = 0.67.
     assert shares == [("0.1000", "core", "1.0000"), ("0.1000", "trivial", "0.6700"), ("0.5000", "core", "1.0000"),
                       ("0.5000", "trivial", "0.0000")]
 
@@ -115,5 +121,5 @@ def test_optional_plots_are_skipped_with_a_note(tmp_path):
     report = build_report(store, tmp_path / "out")
     assert not (tmp_path / "out" / "plots").exists()
     notes = "\n".join(report.notes)
-    assert "no ProFit run" in notes and "no train_log.jsonl found for 1 checkpoint" in notes
-    assert "token_analysis.json: skipped" in notes
+    assert "no ProFit run" in notes and "the store keeps no training log for 1 checkpoint" in notes
+    assert "token_analysis.json: unreadable" in notes

@@ -53,7 +53,7 @@ def test_partial_store_reports_what_it_can_and_says_what_it_skipped(tmp_path, ca
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
-    for expected in ("records/corrupt.json: unreadable JSON", "records/old.json: skipped, schema 99 is not 1",
+    for expected in ("records/corrupt.json: unreadable JSON", "records/old.json: skipped, schema 99 is not 2",
                      "records/nometric.json: metrics.acc.value is missing or not a number; set aside",
                      "records/badrun.json: skipped, model.run.objective is malformed",
                      "records/nodocs.json: per_doc.doc_ids and per_doc.scores must be lists of the same length",

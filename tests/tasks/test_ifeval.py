@@ -28,7 +28,7 @@ METRICS = ["prompt_level_strict_acc", "inst_level_strict_acc", "prompt_level_loo
 @pytest.fixture(scope="module")
 def lm_eval_ifeval():
     """lm-eval's built-in ifeval scoring, run in this process on the raw google-research rows."""
-    from tasks._profit_common.offline import use_bundled_nltk_data
+    from tasks._profit_common.nltk_data import use_bundled_nltk_data
 
     use_bundled_nltk_data()
     from lm_eval.tasks.ifeval import utils

@@ -8,7 +8,7 @@ def test_paper_preset_matches_the_authors_recipe():
     cfg = TrainConfig.from_yaml(None, {"preset": "paper"})
     assert (cfg.learning_rate, cfg.lr_scheduler, cfg.warmup_ratio, cfg.epochs) == (1e-5, "cosine", 0.1, 1.0)
     assert (cfg.per_device_batch_size, cfg.gradient_accumulation_steps, cfg.cutoff_len) == (1, 4, 8192)
-    assert cfg.objective.describe() == "profit[higher 0.1]"
+    assert cfg.objective.describe() == "profit-higher-0.1"
 
 
 def test_file_then_flags_override_the_preset(tmp_path):

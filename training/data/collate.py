@@ -1,7 +1,9 @@
 """Micro-batches: packed into one row without padding (default), or right-padded.
 
 Both emit `seq_ids` (which sequence each position belongs to), which the trainer takes out before the forward pass
-and hands to the objective, so `sequence` normalisation and the sequence counts stay exact when rows are packed.
+and hands to the objective, so `sequence` normalisation and the sequence counts stay exact when rows are packed;
+and `rows` / `token_index` (the data-file row, and the token's index in its example, -1 on padding), which the
+trainer's token log records with each token's weight.
 """
 
 from __future__ import annotations
@@ -20,16 +22,17 @@ class PackedCollator:
     """
 
     def __call__(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        ids, labels, positions, seq_ids = [], [], [], []
+        ids, labels, positions, seq_ids, rows = [], [], [], [], []
         for k, ex in enumerate(examples):
             n = len(ex["input_ids"])
             ids.extend(ex["input_ids"])
             labels.extend([IGNORE_INDEX] + list(ex["labels"][1:]))
             positions.extend(range(n))
             seq_ids.extend([k] * n)
+            rows.extend([ex.get("row", -1)] * n)
         as_row = lambda xs: torch.tensor(xs, dtype=torch.long)[None]  # noqa: E731
         return {"input_ids": as_row(ids), "labels": as_row(labels), "position_ids": as_row(positions),
-                "seq_ids": as_row(seq_ids)}
+                "seq_ids": as_row(seq_ids), "rows": as_row(rows), "token_index": as_row(positions)}
 
 
 class PaddedCollator:
@@ -50,4 +53,7 @@ class PaddedCollator:
             labels[row, :n] = torch.tensor(ex["labels"])
             mask[row, :n] = 1
         seq_ids = torch.arange(batch)[:, None].expand(batch, width).contiguous()
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask, "seq_ids": seq_ids}
+        rows = torch.tensor([ex.get("row", -1) for ex in examples])[:, None].expand(batch, width).contiguous()
+        token_index = torch.where(mask.bool(), torch.arange(width)[None], -1)
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask, "seq_ids": seq_ids, "rows": rows,
+                "token_index": token_index}

@@ -18,6 +18,7 @@ from .render import IGNORE_INDEX, ChatRenderer
 class TokenizedExample:
     input_ids: list[int]
     labels: list[int]
+    row: int = 0  # which row of the data file (0-based, blank lines not counted) it came from
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -52,7 +53,7 @@ class ExampleList:
 
     def __getitem__(self, i: int) -> dict:
         ex = self.examples[i]
-        return {"input_ids": ex.input_ids, "labels": ex.labels}
+        return {"input_ids": ex.input_ids, "labels": ex.labels, "row": ex.row}
 
 
 def build_dataset(
@@ -66,7 +67,8 @@ def build_dataset(
     """Every row becomes one example; a malformed row raises BadRow naming file, line and reason (or is counted)."""
     stats = DataStats(path=str(path), format=data_format, sha256=sha256_file(path))
     examples: list[TokenizedExample] = []
-    for where, row in tqdm(read_rows(path), desc="tokenizing", unit=" rows", disable=not show_progress):
+    for number, (where, row) in enumerate(tqdm(read_rows(path), desc="tokenizing", unit=" rows",
+                                               disable=not show_progress)):
         try:
             if isinstance(row, BadRow):
                 raise row
@@ -88,7 +90,7 @@ def build_dataset(
             stats.no_supervision += 1
             continue
         stats.supervised_tokens += supervised
-        examples.append(TokenizedExample(ids, labels))
+        examples.append(TokenizedExample(ids, labels, number))
     stats.rows = len(examples)
     if not examples:
         raise BadRow(f"{path}: no usable training example (skipped {stats.skipped_rows}, "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from profit_core import names
+
 OBJECTIVES = ("sft", "profit", "dft", "entropy", "quantile")
 STRATEGIES = ("higher", "lower", "middle", "random")
 NORMALIZATIONS = ("global", "kept", "sequence")
@@ -87,14 +89,8 @@ class ObjectiveConfig:
         return self.objective not in ("entropy", "quantile")
 
     def describe(self) -> str:
-        if self.objective == "profit":
-            bounds = f"{self.tau}..{self.tau_high}" if self.strategy == "middle" else f"{self.tau}"
-            return f"profit[{self.strategy} {bounds}]"
-        if self.objective == "entropy":
-            return f"entropy[top {self.entropy_ratio}]"
-        if self.objective == "quantile":
-            return f"quantile[top {self.quantile}]"
-        return self.objective
+        """The method's one name (profit_core/names.py): sft, profit-higher-0.1, entropy-0.2, ..."""
+        return names.slug(self.to_dict())
 
     def to_dict(self) -> dict:
         return asdict(self)

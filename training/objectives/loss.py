@@ -22,6 +22,10 @@ IGNORE_INDEX = -100
 class ObjectiveOutput:
     loss: torch.Tensor
     stats: TokenStats
+    # The tokens as the loss used them, for logs and analyses (never recompute the gate: `random` draws afresh):
+    index: torch.Tensor  # [M] flattened [batch * seq] positions whose output predicts a supervised label (at +1)
+    p: torch.Tensor  # [M] detached probability of each reference token
+    weights: torch.Tensor  # [M] the weight the loss gave each token
 
 
 @dataclass(frozen=True)
@@ -79,10 +83,10 @@ def combine(cfg, sup: Supervised, weighted_sum, p, weights, counts, anchors) -> 
     """loss = -(sum_t coef_t log p_t) / denominator, and the step statistics."""
     counts = counts or BatchCounts.local(sup.seq_ids)
     if sup.index.numel() == 0:
-        zero = attached_zero(*anchors)
-        return ObjectiveOutput(zero, TokenStats.of(p, weights))
-    loss = -weighted_sum / denominator(cfg, counts, kept_here=float((weights > 0).sum()))
-    return ObjectiveOutput(loss, TokenStats.of(p, weights))
+        loss = attached_zero(*anchors)
+    else:
+        loss = -weighted_sum / denominator(cfg, counts, kept_here=float((weights > 0).sum()))
+    return ObjectiveOutput(loss, TokenStats.of(p, weights), sup.index, p.detach(), weights.detach())
 
 
 def coefficients(cfg, weights: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:

@@ -1,19 +1,22 @@
-"""Histograms of the model's probability p of core and trivial tokens, from token_analysis.json (optional).
+"""Histograms of the model's probability p of core and trivial tokens, and the share of each class the runs
+trained on, from the store's token_analysis.json (optional; profit_core/formats/token_analysis.py).
 
 Where the data labels tokens (the synthetic testbed does), the paper's premise can be read directly: core tokens
-should sit at high p, trivial ones lower (the paper: mean 0.768 vs 0.485). Schema: docs/formats.md.
+should sit at high p, trivial ones lower (the paper: mean 0.768 vs 0.485); and the kept shares say what the gate
+did with them during training (the weights the loss used, averaged over the run's steps and seeds).
 """
 
 from __future__ import annotations
 
-import json
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from harness.report.plots.canvas import COLORS, figure, write_csv
+from harness.store import Store
+from profit_core.formats import token_analysis
 
-FILE = "token_analysis.json"
 CLASSES = ("core", "trivial")
 FIELDS = ["model", "kind", "class", "bin_lo", "bin_hi", "count", "density", "mean", "strategy", "tau", "share"]
 _BINS = np.linspace(0.0, 1.0, 21)
@@ -44,46 +47,54 @@ def _histogram(model: dict, cls: str) -> tuple[np.ndarray, np.ndarray, float]:
     return edges, counts, float(given) if isinstance(given, (int, float)) else mean
 
 
-def _files(store: Path, model_paths: list[str]) -> list[Path]:
-    found = [store / FILE] + [Path(p) / FILE for p in sorted(set(model_paths)) if p]
-    return [f for f in dict.fromkeys(found) if f.is_file()]
-
-
-def tidy(store: Path, model_paths: list[str]) -> tuple[list[dict], list[str]]:
-    rows, notes, seen = [], [], set()
-    for path in _files(store, model_paths):
-        where = FILE if path == store / FILE else str(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("schema") != 1 or not isinstance(data.get("models"), list):
-                raise _Bad("expected {'schema': 1, 'models': [...]}")
-        except (OSError, json.JSONDecodeError, _Bad) as exc:
-            notes.append(f"{where}: skipped ({exc})")
+def _kept(runs: list) -> list[dict]:
+    """Mean over seeds of each ProFit τ run's kept share per class, by (base, strategy, τ)."""
+    pooled: dict[tuple, list[dict]] = defaultdict(list)
+    for run in runs:
+        objective = run.get("objective") if isinstance(run, dict) else None
+        kept = run.get("kept") if isinstance(run, dict) else None
+        if not isinstance(objective, dict) or objective.get("objective") != "profit" or not isinstance(kept, dict):
             continue
-        for model in data["models"]:
-            label = str(model.get("label", "")) if isinstance(model, dict) else ""
-            if not label or label in seen:
-                notes.append(f"{where}: a model entry without a label, or a repeated label {label!r}, skipped")
-                continue
-            try:
-                hists = {cls: _histogram(model, cls) for cls in CLASSES}
-            except (_Bad, TypeError, ValueError) as exc:
-                notes.append(f"{where}: model {label!r} skipped ({exc})")
-                continue
-            seen.add(label)
-            for cls, (edges, counts, mean) in hists.items():
-                density = counts / counts.sum() / np.diff(edges)
-                for lo, hi, c, d in zip(edges[:-1], edges[1:], counts, density):
-                    rows.append({"model": label, "kind": "hist", "class": cls, "bin_lo": round(float(lo), 4),
-                                 "bin_hi": round(float(hi), 4), "count": int(c), "density": round(float(d), 4),
-                                 "mean": round(mean, 4)})
-            for share in model.get("kept_share") or []:
-                for cls in CLASSES:
-                    if isinstance(share, dict) and isinstance(share.get(cls), (int, float)):
-                        rows.append({"model": label, "kind": "kept_share", "class": cls,
-                                     "strategy": str(share.get("strategy", "higher")),
-                                     "tau": float(share.get("tau", 0.0)), "share": round(float(share[cls]), 4)})
-    return rows, notes
+        if objective.get("strategy") in ("higher", "lower"):
+            pooled[(str(run.get("base", "")), objective["strategy"], float(objective.get("tau", 0.0)))].append(kept)
+    rows = []
+    for (base, strategy, tau), kepts in sorted(pooled.items()):
+        for cls in CLASSES:
+            values = [k[cls] for k in kepts if isinstance(k.get(cls), (int, float))]
+            if values:
+                rows.append({"model": base, "kind": "kept_share", "class": cls, "strategy": strategy, "tau": tau,
+                             "share": round(float(np.mean(values)), 4)})
+    return rows
+
+
+def tidy(store: Path) -> tuple[list[dict], list[str]]:
+    path = Store(store).token_analysis_path
+    if not path.is_file():
+        return [], []
+    try:
+        data = token_analysis.read(path)
+    except token_analysis.AnalysisError as exc:
+        return [], [str(exc)]
+    rows, notes, seen = [], [], set()
+    for model in data["models"]:
+        label = str(model.get("label", "")) if isinstance(model, dict) else ""
+        if not label or label in seen:
+            notes.append(f"{token_analysis.NAME}: a model entry without a label, or a repeated label {label!r}, "
+                         "skipped")
+            continue
+        try:
+            hists = {cls: _histogram(model, cls) for cls in CLASSES}
+        except (_Bad, TypeError, ValueError) as exc:
+            notes.append(f"{token_analysis.NAME}: model {label!r} skipped ({exc})")
+            continue
+        seen.add(label)
+        for cls, (edges, counts, mean) in hists.items():
+            density = counts / counts.sum() / np.diff(edges)
+            for lo, hi, c, d in zip(edges[:-1], edges[1:], counts, density):
+                rows.append({"model": label, "kind": "hist", "class": cls, "bin_lo": round(float(lo), 4),
+                             "bin_hi": round(float(hi), 4), "count": int(c), "density": round(float(d), 4),
+                             "mean": round(mean, 4)})
+    return rows + _kept(data.get("runs", [])), notes
 
 
 def draw(rows: list[dict], path: Path) -> None:
@@ -110,17 +121,17 @@ def draw(rows: list[dict], path: Path) -> None:
                              key=lambda r: r["tau"])
                 ax.plot([p["tau"] for p in pts], [p["share"] for p in pts], "o-" if cls == "core" else "s--",
                         color=COLORS[i // 2 % len(COLORS)], ms=3, label=f"{model} {strategy}: {cls}")
-            ax.set(xlabel="τ", ylabel="share of tokens the gate keeps", title="kept share by token class",
+            ax.set(xlabel="τ", ylabel="mean weight in training (share kept)", title="what the loss trained on",
                    ylim=(-0.02, 1.02))
             ax.legend(loc="best")
         for ax in flat[n:]:
             ax.set_visible(False)
 
 
-def token_hist(store: Path, model_paths: list[str], out_dir: Path) -> tuple[list[Path], list[str]]:
-    rows, notes = tidy(store, model_paths)
+def token_hist(store: Path, out_dir: Path) -> tuple[list[Path], list[str]]:
+    rows, notes = tidy(store)
     if not any(r["kind"] == "hist" for r in rows):
-        return [], notes + [f"token probability histogram: no usable {FILE} in the store or beside a checkpoint"]
+        return [], notes + [f"token probability histogram: no usable {token_analysis.NAME} in the store"]
     png, csv = out_dir / "token_p_hist.png", out_dir / "token_p_hist.csv"
     write_csv(csv, FIELDS, rows)
     draw(rows, png)

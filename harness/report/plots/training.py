@@ -1,37 +1,14 @@
-"""Training curves (loss and kept-token fraction per step) from train_log.jsonl beside each checkpoint."""
+"""Training curves (loss and kept-token fraction per step) from the training logs the store keeps per checkpoint."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from harness.report.aggregate import Table
 from harness.report.plots.canvas import COLORS, figure, write_csv
+from harness.store import Store
 
 FIELDS = ["base_model", "method", "strategy", "tau", "seed", "checkpoint", "step", "loss", "kept_fraction"]
-
-
-def _find(model_path: str, store: Path) -> Path | None:
-    if not model_path:
-        return None
-    path = Path(model_path)
-    for folder in (path, store.parent / path, store.parent.parent / path) if not path.is_absolute() else (path,):
-        if (folder / "train_log.jsonl").is_file():
-            return folder / "train_log.jsonl"
-    return None
-
-
-def _read(log: Path) -> tuple[list[dict], int]:
-    rows, bad = [], 0
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            bad += 1  # a run killed mid-write leaves a partial last line
-            continue
-        if isinstance(entry, dict) and isinstance(entry.get("step"), (int, float)):
-            rows.append(entry)
-    return rows, bad
 
 
 def _number(value) -> float | None:
@@ -40,26 +17,26 @@ def _number(value) -> float | None:
 
 def tidy(table: Table, store: Path) -> tuple[list[dict], list[str]]:
     out, notes, missing = [], [], 0
+    db = Store(store)
     for row in table.rows:
         if row.key.objective == "base":
             continue
         checkpoints = {r.content_hash: r for rs in row.results.values() for r in rs}
-        for _, result in sorted(checkpoints.items(), key=lambda kv: (str(kv[1].train_seed), kv[0])):
-            log = _find(result.model_path, store)
-            if log is None:
+        for content_hash, result in sorted(checkpoints.items(), key=lambda kv: (str(kv[1].train_seed), kv[0])):
+            entries, bad = db.train_log(content_hash)
+            if not entries:
                 missing += 1
                 continue
-            entries, bad = _read(log)
             if bad:
-                notes.append(f"{log}: {bad} unreadable line(s) skipped")
+                notes.append(f"train_logs/{content_hash[:24]}.jsonl: {bad} unreadable line(s) skipped")
             for e in entries:
                 out.append({"base_model": row.key.base, "method": row.key.method, "strategy": row.key.strategy,
                             "tau": row.key.tau, "seed": result.train_seed,
-                            "checkpoint": Path(result.model_path).name, "step": int(e["step"]),
+                            "checkpoint": result.label, "step": int(e["step"]),
                             "loss": _number(e.get("loss")), "kept_fraction": _number(e.get("kept_fraction"))})
     if missing:
-        notes.append(f"training curves: no train_log.jsonl found for {missing} checkpoint(s) (model folder moved "
-                     "or deleted); they are left out")
+        notes.append(f"training curves: the store keeps no training log for {missing} checkpoint(s); they are "
+                     "left out")
     return out, notes
 
 

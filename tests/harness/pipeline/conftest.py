@@ -8,11 +8,11 @@ SFT_DATA = TASKS_DIR / "profit_testbed" / "data" / "sft_train.jsonl"
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory):
-    """A few-second build of the embedded base (same code path, toy size): a real testbed-capable model folder."""
+    """A few-second build of the testbed base (same code path, toy size): a real testbed-capable model folder."""
     from dataclasses import replace
 
-    from training.embedded import TINY, build_base
-    from training.embedded.model import ModelShape
+    from testbed import TINY, build_base
+    from testbed.model import ModelShape
 
     # head_dim 32: vLLM's CPU attention has no kernel for TINY's 16.
     config = replace(TINY, shape=ModelShape(hidden=64, layers=1, heads=2, ffn=128, max_positions=256))

@@ -51,7 +51,7 @@ def test_dry_run_lists_work_and_state(write_config):
         ({"methods": [{"objective": "profitt"}]}, "unknown objective 'profitt'"),
         ({"seeds": []}, "`seeds` must be a non-empty list"),
         ({"epochs": 3}, "unknown field `epochs`"),
-        ({"base_models": [{"name": "x"}]}, "give exactly one of `path` or `embedded: true`"),
+        ({"base_models": [{"name": "x"}]}, "give exactly one of `path` or `builtin`"),
         ({"eval": {"backend": "tgi", "tasks": []}}, "`eval.backend` must be vllm, vllm-server or hf"),
         ({"train": {"data": "x.jsonl", "seed": 3}}, "`train.seed` is set by the pipeline"),
         ({"train": {"data": "x.jsonl", "learning_rate": -1}}, "`learning_rate`: must be positive"),
