@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
@@ -12,10 +11,6 @@ from tasks.registry import TASKS_DIR
 # The tasks import their shared helpers as `_profit_common` (utils.py puts tasks/ on sys.path); so do the tests.
 if str(TASKS_DIR) not in sys.path:
     sys.path.append(str(TASKS_DIR))
-
-# A short scoring time limit keeps the hostile-output tests quick; legitimate answers score in well under a second.
-# Must be set before the first task scores anything (the shared worker reads it once).
-os.environ.setdefault("PROFIT_SCORE_TIMEOUT_S", "5")
 
 
 @pytest.fixture(scope="session")

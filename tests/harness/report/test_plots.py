@@ -8,7 +8,7 @@ import pytest
 
 from harness.report.api import build_report
 from harness.report.plots import tau
-from tests.report.storefactory import ones, record, run, tiny_store
+from tests.harness.report.storefactory import ones, record, run, tiny_store
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

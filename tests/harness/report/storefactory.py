@@ -126,7 +126,7 @@ def synthetic_store(store: Path, n_records: int, docs_scale: float = 1.0, repeat
 
 
 if __name__ == "__main__":
-    # Regenerates the example in docs/report.md: python -m tests.report.storefactory STORE [N_RECORDS]
+    # Regenerates the example in docs/report.md: python -m tests.harness.report.storefactory STORE [N_RECORDS]
     import sys
 
     target = Path(sys.argv[1])

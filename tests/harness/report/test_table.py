@@ -5,7 +5,7 @@ import csv
 import pytest
 
 from harness.report.api import build_report
-from tests.report.storefactory import ones, record, run, tiny_store
+from tests.harness.report.storefactory import ones, record, run, tiny_store
 
 # Worked by hand from tiny_store's docstring. SFT: seeds 60/80 -> 70 ± |60-80|/2 = 10. ProFit h0.1: GSM8K 80/90 ->
 # 85 ± 5, testbed 100/80 -> 90 ± 10. Single-seed rows show the stderr stored in their record (GSM8K 3, testbed 4,

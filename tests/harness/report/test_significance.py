@@ -10,7 +10,7 @@ from harness.report.aggregate import build_table, select
 from harness.report.api import SIGNIFICANCE_FIELDS, build_report
 from harness.report.significance import compare_to_sft, seed_values
 from harness.report.store import load_store
-from tests.report.storefactory import ones, record, run, tiny_store
+from tests.harness.report.storefactory import ones, record, run, tiny_store
 
 GSM = "profit_gsm8k"
 

@@ -3,7 +3,7 @@
 import json
 
 from harness.report.api import build_report
-from tests.report.storefactory import tiny_store
+from tests.harness.report.storefactory import tiny_store
 
 
 def _tree(root):

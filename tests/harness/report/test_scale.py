@@ -3,7 +3,7 @@
 import csv
 
 from harness.report.api import build_report
-from tests.report.storefactory import PAPER_TASKS, synthetic_store
+from tests.harness.report.storefactory import PAPER_TASKS, synthetic_store
 
 
 def test_a_thousand_records(tmp_path):

@@ -7,7 +7,7 @@ import pytest
 from harness.report.api import build_report
 from harness.report.cli import main
 from harness.report.store import StoreError
-from tests.report.storefactory import ones, record, run
+from tests.harness.report.storefactory import ones, record, run
 
 
 def test_empty_store_exits_2_with_a_message(tmp_path, capsys):

@@ -3,7 +3,7 @@
 import pytest
 
 from harness import cli
-from tests.report.storefactory import tiny_store
+from tests.harness.report.storefactory import tiny_store
 
 
 def test_profit_report_prints_the_table_and_writes_the_files(tmp_path, capsys):
