@@ -7,8 +7,10 @@
 transformers' Trainer passes `num_items_in_batch` = supervised tokens of the whole global batch (all accumulation
 steps, all ranks), does not divide a `compute_loss_func` loss by the accumulation steps, and multiplies it by the
 number of processes (DDP then averages). So `global` is exact. `kept` and `sequence` also need the accumulation
-steps, and `sequence` assumes every micro-batch holds the same number of sequences (true except for a short last
-batch); `profit train` counts sequences exactly instead.
+steps, and `sequence` counts the sequences of this micro-batch that have a supervised token (a row whose labels are
+all masked, e.g. a prompt that fills the cut-off, is no sequence of the objective) and assumes the other
+micro-batches of the step hold as many (exact with one micro-batch per step and process); `profit train` counts
+sequences exactly instead.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ from __future__ import annotations
 import torch
 
 from .config import ObjectiveConfig
-from .loss import selective_loss
+from .loss import IGNORE_INDEX, selective_loss
 from .normalize import BatchCounts, TokenStats
+
+
+def supervised_rows(labels: torch.Tensor) -> int:
+    """Rows with at least one supervised label (each row's first label predicts nothing, as in the loss)."""
+    return int((labels[..., 1:] != IGNORE_INDEX).any(dim=-1).sum())
 
 
 def _world_size() -> int:
@@ -49,7 +56,7 @@ class ObjectiveLoss:
             ranks_steps = self.gradient_accumulation_steps * _world_size()
             counts = BatchCounts(
                 tokens=float(num_items_in_batch),
-                sequences=float(labels.shape[0] * ranks_steps),
+                sequences=float(supervised_rows(labels) * ranks_steps),
                 micro_batches=float(ranks_steps),
             )
         out = selective_loss(logits, labels, self.cfg, counts=counts, generator=self.generator)
