@@ -24,7 +24,7 @@ from harness.report.aggregate import build_table, select  # noqa: E402
 from harness.report.api import build_report  # noqa: E402
 from harness.report.significance import compare_to_sft  # noqa: E402
 from harness.report.store import load_store  # noqa: E402
-from tests.report.storefactory import synthetic_store  # noqa: E402
+from tests.harness.report.storefactory import synthetic_store  # noqa: E402
 
 
 def timed(fn):

@@ -1,5 +1,6 @@
 """Per-response scorers: `(doc, response) -> {metric: value}`. They parse untrusted model output, so the tasks run
-them only inside the scoring worker (`worker.py`), each call under a time limit; nothing here ever evaluates the text.
+them only inside the scoring worker (`worker.py`, through `score`), each call under a time limit; nothing here ever
+evaluates the text.
 
 A value is a number (averaged over repeats) or a list of booleans (IFEval's instruction-level metrics, pooled).
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from _profit_common import bounds
 from _profit_common.text import answer_tail
 
 # ----------------------------------------------------------------------------------------------------------- GSM8K
@@ -107,8 +109,9 @@ def score_aime24(doc: dict, response: str) -> dict:
 
 # --------------------------------------------------------------------------------------------------- GPQA-Diamond
 # The simple-evals instruction asks for a last line "ANSWER: $LETTER". We take the last such line (a model may restate
-# its answer), case-insensitive, with optional brackets or bold around the letter, which must end there.
-_ANSWER_LINE = re.compile(r"(?i)answer\s*:\s*[(\[*$\s]*([A-D])(?![A-Za-z0-9])")
+# its answer), case-insensitive, with optional brackets or bold around the letter, which must end there. (No `\s*`
+# after the colon: the class after it matches spaces too, and the two together backtrack quadratically.)
+_ANSWER_LINE = re.compile(r"(?i)answer\s*:[(\[*$\s]*([A-D])(?![A-Za-z0-9])")
 # OpenCompass gpqa_openai_simple_evals_gen_5aeece: first match of this pattern anywhere in the response.
 _ANSWER_OPENCOMPASS = re.compile(r"(?i)ANSWER\s*:\s*([A-D])")
 
@@ -158,3 +161,22 @@ SCORERS = {
     "gpqa_diamond": score_gpqa_diamond,
     "ifeval": score_ifeval,
 }
+# Scorers that hand the answer to math-verify's LaTeX parser. The others read the answer tail with linear-time
+# regular expressions, or (IFEval) run lm-eval's checkers, which must see the whole text; the time limit bounds those.
+PARSES_LATEX = ("math500", "aime24")
+
+
+def score(scorer: str, doc: dict, response: str) -> tuple[dict, str | None]:
+    """The verdict, and why the response was refused unparsed (`bounds.py`), or None. A refused response gets the
+    empty response's verdict."""
+    refused = bounds.refusal(answer_tail(response)) if scorer in PARSES_LATEX else None
+    return SCORERS[scorer](doc, "" if refused else response), refused
+
+
+def empty_verdict(scorer: str, doc: dict) -> dict:
+    """The empty response's verdict, computed without a worker (for a response the worker could not score): no math
+    answer is found in "", and the other scorers are cheap and safe on it. IFEval's depends on the doc: an empty text
+    follows some instructions ("use no commas")."""
+    if scorer in PARSES_LATEX:
+        return {"acc": 0.0, "exact_match": 0.0}
+    return SCORERS[scorer](doc, "")

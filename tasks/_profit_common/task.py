@@ -4,7 +4,8 @@ It differs from lm-eval's ConfigurableTask only in `process_results`:
 - the YAML's `process_results` is a per-response scorer from `scorers.SCORERS`; it is applied to *every* repeat of a
   doc (the YAML's empty filter keeps all of them), inside the sandboxed worker, and metrics are averaged over repeats
   (avg@k); IFEval's instruction-level lists are pooled;
-- a response the worker cannot score within its time limit counts as the empty response (wrong);
+- a response the worker cannot score within its time limit gets the empty response's verdict (wrong), computed here
+  without a worker; so does one that `bounds.py` refuses, in the worker, before parsing it;
 - `PROFIT_STRIP_THINK=1` scores only the text after `</think>`;
 - `truncated` (share of generations cut at `max_gen_toks`, read from the task's live generation_kwargs, so it follows
   any override) is added when it can be measured (see truncation.py).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from _profit_common.sandbox import ScoringFailed, shared_sandbox
-from _profit_common.scorers import SCORERS
+from _profit_common.scorers import SCORERS, empty_verdict
 from _profit_common.text import strip_think, strip_think_enabled
 from _profit_common.truncation import is_truncated
 from lm_eval.api.task import ConfigurableTask
@@ -73,4 +74,4 @@ class ProfitTask(ConfigurableTask):
             return sandbox.score(self._scorer, doc, response)
         except ScoringFailed as exc:
             log.warning("%s: a response could not be scored (%s); counted as wrong", self.config.task, exc)
-            return sandbox.score(self._scorer, doc, "")
+            return empty_verdict(self._scorer, doc)

@@ -1,8 +1,9 @@
 """The scoring worker: `python -m _profit_common.worker`, one JSON request per line on stdin, one reply per line.
 
-Request `{"scorer": name, "doc": {...}, "response": "..."}`; reply `{"ok": {metric: value}}` or `{"error": "..."}`.
-It runs only the scorers named in `scorers.SCORERS`, under an address-space limit; the parent (`sandbox.py`) enforces
-the time limit by killing it.
+Request `{"scorer": name, "doc": {...}, "response": "..."}`; reply `{"ok": {metric: value}, "refused": reason}` (the
+reason a response was scored unparsed, as the empty response, by `bounds.py`; null when it was parsed) or
+`{"error": "..."}`. It runs only the scorers named in `scorers.SCORERS`, under an address-space limit; the parent
+(`sandbox.py`) enforces the time limit by killing it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def main() -> int:
     protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     _limit_memory()
-    from _profit_common.scorers import SCORERS, warm_up
+    from _profit_common.scorers import score, warm_up
 
     warm_up()
     protocol_out.write(json.dumps({"ready": True}) + "\n")
@@ -35,7 +36,8 @@ def main() -> int:
     for line in sys.stdin.buffer:
         try:
             request = json.loads(line)
-            reply = {"ok": SCORERS[request["scorer"]](request["doc"], request["response"])}
+            verdict, refused = score(request["scorer"], request["doc"], request["response"])
+            reply = {"ok": verdict, "refused": refused}
         except Exception as exc:  # noqa: BLE001 - any failure on untrusted text is a verdict, not a crash
             reply = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
         protocol_out.write(json.dumps(reply) + "\n")

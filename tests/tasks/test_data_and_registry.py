@@ -66,7 +66,8 @@ def test_registry_agrees_with_the_yaml():
         cfg = yamls[name]
         assert cfg["generation_kwargs"]["max_gen_toks"] == spec.max_gen_toks, name
         assert spec.primary_metric.split(",")[0] in {m["metric"] for m in cfg["metric_list"]}, name
-        assert cfg["filter_list"] == [{"name": "none", "filter": []}], name
+        if "class" in cfg:  # ProfitTask scores every repeat itself: the YAML must keep them all
+            assert cfg["filter_list"] == [{"name": "none", "filter": []}], name
         assert cfg["metadata"]["version"] >= 1, name
     group = _yaml(TASKS_DIR / f"{GROUP}.yaml")
     assert group["task"] == PAPER5
