@@ -111,7 +111,9 @@ def _training_arguments(cfg: TrainConfig, out: Path, progress: bool = True):
         save_strategy="steps" if cfg.save_steps > 0 else "no",
         save_steps=max(cfg.save_steps, 1),
         save_total_limit=cfg.save_total_limit,
-        report_to="none",
+        # TensorBoard gets its writer from us (tensorboard_callback): transformers would log into checkpoints/.
+        report_to=[r for r in cfg.reporters() if r != "tensorboard"] or "none",
+        run_name=f"{cfg.label}/{cfg.objective.describe()}/seed{cfg.seed}",
         remove_unused_columns=False,
         ddp_find_unused_parameters=False,
         dataloader_num_workers=0,
@@ -120,6 +122,18 @@ def _training_arguments(cfg: TrainConfig, out: Path, progress: bool = True):
         use_cpu=not torch.accelerator.is_available(),
         disable_tqdm=not progress,
     )
+
+
+def tensorboard_callback(cfg: TrainConfig, out: Path):
+    """transformers' TensorBoard callback writing into `logging_dir` (default <output_dir>/tensorboard), where
+    `tensorboard --logdir` finds it beside the run's other logs (a pipeline puts all its runs under one folder)."""
+    from transformers.integrations import TensorBoardCallback
+
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        from tensorboardX import SummaryWriter
+    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=cfg.logging_dir or str(out / "tensorboard")))
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True,
@@ -192,7 +206,8 @@ def _train(config, out, checkpoint, tokenizer, renderer, model, dataset, stats, 
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[JsonlLogCallback(log_path), *(callbacks or [])],
+        callbacks=[JsonlLogCallback(log_path), *(callbacks or [])]
+        + ([tensorboard_callback(config, out)] if "tensorboard" in config.reporters() else []),
         objective=config.objective,
         loss_impl=config.loss_impl,
         token_log_dir=out if config.token_log else None,

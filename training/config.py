@@ -24,7 +24,9 @@ LOSS_IMPLS = ("plain", "lean")
 # Fields that change nothing in the trained weights: left out of config_hash, so a rerun with another output folder
 # or log cadence is recognised as the same run.
 NOT_HASHED = ("output_dir", "logging_steps", "save_steps", "save_total_limit", "keep_checkpoints", "preset",
-              "token_log")
+              "token_log", "report_to", "logging_dir")
+# Where the per-step logs can go besides train_log.jsonl (transformers' integrations), and the package each needs.
+REPORTERS = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb",), "trackio": ("trackio",)}
 
 # paper_spec §2: the authors' run.sh (LLaMA-Factory defaults where it sets nothing).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -114,6 +116,12 @@ class TrainConfig:
     save_total_limit: int = _f(2, "resumable states to keep.")
     keep_checkpoints: bool = _f(False, "keep checkpoints/ after a complete run (it holds optimizer states).")
     logging_steps: int = _f(1, "log every N optimizer steps (console, progress bar and train_log.jsonl).")
+    report_to: str = _f(
+        "auto",
+        "where the per-step logs (loss, lr, kept fraction, mean p of kept / masked tokens, tokens/s, peak memory) "
+        f"also go: {', '.join(REPORTERS)} (comma-separated), none, or auto (TensorBoard when installed).",
+    )
+    logging_dir: str = _f("", "TensorBoard folder (default: <output_dir>/tensorboard).")
     token_log: bool = _f(
         False,
         "write token_weights.jsonl: every supervised token of every step with its p and the weight the loss gave it "
@@ -160,8 +168,17 @@ class TrainConfig:
                 fail("lora_rank", f"must be at least 1, got {self.lora_rank}")
             if not 0.0 <= self.lora_dropout < 1.0:
                 fail("lora_dropout", f"must be in [0, 1), got {self.lora_dropout}")
+        for name in self.reporters():
+            if name not in REPORTERS:
+                fail("report_to", f"{name!r} is not one of {', '.join(REPORTERS)}, none or auto")
         if self.loss_impl == "lean" and self.finetuning == "lora" and "lm_head" in self.lora_target:
             fail("loss_impl", "lean reads lm_head.weight directly, so lm_head cannot carry a LoRA adapter")
+
+    def reporters(self) -> list[str]:
+        """The integrations `report_to` names; `auto` is TensorBoard when a writer for it is installed."""
+        if self.report_to == "auto":
+            return ["tensorboard"] if any(_installed(m) for m in REPORTERS["tensorboard"]) else []
+        return [r.strip() for r in self.report_to.split(",") if r.strip() and r.strip() != "none"]
 
     def check_runnable(self, model: bool = True) -> None:
         """The checks that need the file system: run before anything heavy loads. model=False skips the model
@@ -188,6 +205,10 @@ class TrainConfig:
         if self.loss_impl == "lean" and sharded:
             raise ConfigError(f"config field `loss_impl`: lean reads lm_head.weight whole, which {sharded[0]} "
                               "shards; use loss_impl: plain with it")
+        for name in self.reporters():
+            if not any(_installed(m) for m in REPORTERS[name]):
+                raise ConfigError(f"config field `report_to`: {name} needs the package {REPORTERS[name][0]} "
+                                  f"(pip install {REPORTERS[name][0]}), or set report_to: none")
         template = self.chat_template
         if template not in ("auto", "chatml") and not Path(template).is_file():
             raise ConfigError(f"config field `chat_template`: {template!r} is neither auto, chatml nor a file")
@@ -256,6 +277,12 @@ class TrainConfig:
     @property
     def label(self) -> str:
         return self.base_model_name or Path(self.model.rstrip("/")).name
+
+
+def _installed(module: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
 
 
 class ConfigError(UserError):
