@@ -35,7 +35,13 @@ def marker_kind(folder: Path) -> str | None:
 def foreign_entries(folder: Path, known: Iterable[str] = (), allow: Callable[[Path], bool] | None = None) -> list[str]:
     """Names in `folder` that are neither `known` nor allowed by `allow`."""
     names = set(known) | {MARKER}
-    return sorted(p.name for p in Path(folder).iterdir() if p.name not in names and not (allow and allow(p)))
+    return sorted(p.name for p in Path(folder).iterdir()
+                  if p.name not in names and not in_flight(p) and not (allow and allow(p)))
+
+
+def in_flight(path: Path) -> bool:
+    """A temporary file of an atomic write (profit_core.files) that another process is writing right now."""
+    return path.name.startswith(".") and path.name.endswith(".tmp")
 
 
 def refuse_file(folder: Path, what: str) -> None:

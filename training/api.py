@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from profit_core.folders import in_flight
 from profit_core.formats import run_manifest, token_log, train_log
 from profit_core.model_folder import looks_like_model
 
@@ -48,11 +49,6 @@ def last_checkpoint(out: Path) -> Path | None:
     return None
 
 
-def _in_flight(path: Path) -> bool:
-    """Temporary files of an atomic write or of the final save, which another rank may be writing right now."""
-    return path.name.startswith(".") and path.name.endswith(".tmp")
-
-
 def inspect_output(cfg: TrainConfig, out: Path, resume: bool) -> Path | None:
     """Refuse to write where this config's run does not live; return the state to resume from, if any.
 
@@ -62,7 +58,7 @@ def inspect_output(cfg: TrainConfig, out: Path, resume: bool) -> Path | None:
     """
     manifest = run_manifest.read(out)
     if manifest is None:
-        entries = sorted(p.name for p in out.iterdir() if not _in_flight(p)) if out.is_dir() else []
+        entries = sorted(p.name for p in out.iterdir() if not in_flight(p)) if out.is_dir() else []
         if entries:
             what = "a model (config.json or weights)" if looks_like_model(out) else \
                 f"files profit train did not write ({', '.join(entries[:5])})"

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,12 +79,16 @@ def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: s
          limit: int | float | None = None, shard: str | tuple[int, int] | None = None,
          include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
          apply_chat_template: bool = True, task_settings: dict[str, dict] | None = None,
-         ) -> tuple[list[WorkItem], TaskCatalog]:
+         engine: EngineSettings | None = None) -> tuple[list[WorkItem], TaskCatalog]:
     """The work list of this shard, validated; nothing is run.
 
     task_settings: per requested task or group name, `limit` / `max_gen_toks` overriding the call-wide values, so
     one call (one engine start) can score a full task and a small slice of another.
+    engine: the engine settings (their length bound and prompt allowance). A task whose generation limit does not
+    fit a model (AIME'24's 32,768 new tokens on a 4,096-position model) is cut to what fits, and the record says so
+    in `sampling.max_gen_toks_cut` (part of its key, so a cut run never passes for the full one).
     """
+    engine = engine or EngineSettings()
     if not checkpoints:
         raise UserError("no checkpoint to evaluate; give at least one model folder")
     if not tasks:
@@ -111,6 +115,12 @@ def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: s
                                 apply_chat_template=apply_chat_template)
             # `limit` is part of the sampling description: a 10-doc smoke run must never pass for the full task.
             s["limit"] = own.get("limit", limit)
+            room = engine.generation_room(ckpt.max_positions)
+            if room is not None and s["max_gen_toks"] > room:
+                s["max_gen_toks_cut"] = {"requested": s["max_gen_toks"],
+                                         "engine_tokens": engine.length_limit(ckpt.max_positions),
+                                         "prompt_tokens": engine.prompt_tokens}
+                s["max_gen_toks"] = room
             key = record_key(model_hash=ckpt.content_hash, task=info.name, task_version=info.version,
                              sampling=s, seed=seed, harness_version=HARNESS_VERSION)
             items.append(WorkItem(ckpt, info, s, key))
@@ -128,19 +138,11 @@ def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, samplin
              task_settings: dict[str, dict] | None = None) -> list[dict]:
     """Records for every (checkpoint, task) of this shard, computing the missing ones. See the module docstring."""
     go_offline()
+    engine = EngineSettings.from_kwargs(engine_kwargs)
     items, catalog = plan(checkpoints, tasks, sampling=sampling, seed=seed, limit=limit, shard=shard,
                           include_paths=include_paths, max_gen_toks=max_gen_toks, repeats=repeats,
-                          apply_chat_template=apply_chat_template, task_settings=task_settings)
-    longest = max((it.sampling["max_gen_toks"] for it in items), default=0)
-    model_limit = min((it.ckpt.max_positions for it in items if it.ckpt.max_positions), default=None)
-    settings = EngineSettings.from_kwargs(engine_kwargs).resolved(longest_generation=longest, model_limit=model_limit)
-    if backend != "hf":
-        too_long = [it for it in items if it.sampling["max_gen_toks"] >= settings.max_model_len]
-        if settings.max_model_len and too_long:
-            it = too_long[0]
-            raise UserError(f"{it.info.name}: max_gen_toks {it.sampling['max_gen_toks']} does not fit "
-                             f"engine.max_model_len {settings.max_model_len}; raise max_model_len "
-                             "or pass --max-gen-toks")
+                          apply_chat_template=apply_chat_template, task_settings=task_settings, engine=engine)
+    settings_for = group_settings(items, engine)
     db = Store(store).check(create=True)  # a bad store path fails now, not after the evaluation ran
     todo = [it for it in items if not db.has(it.key)]
     log.info("%d work items in this shard: %d stored, %d to run", len(items), len(items) - len(todo), len(todo))
@@ -148,10 +150,22 @@ def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, samplin
     order = {g: i for i, g in enumerate(dict.fromkeys(it.ckpt.engine_group for it in todo))}
     todo.sort(key=lambda it: (order[it.ckpt.engine_group], str(it.ckpt.path)))
     if todo:
-        with make_backend(backend, settings, seed, port=port) as be:
+        with make_backend(backend, settings_for, seed, port=port) as be:
             deferred = [it for it in todo if not _run_claimed(be, catalog, db, it, seed)]
             _finish_deferred(be, catalog, db, deferred, seed)
     return [db.get(it.key) for it in items]
+
+
+def group_settings(items: list[WorkItem], engine: EngineSettings) -> Callable[[Checkpoint], EngineSettings]:
+    """The resolved engine settings of each engine group (checked now, before any engine starts): its length is
+    what its longest generation needs, within its models' positions."""
+    by_group: dict[str, EngineSettings] = {}
+    for group in dict.fromkeys(it.ckpt.engine_group for it in items):
+        mine = [it for it in items if it.ckpt.engine_group == group]
+        positions = min((it.ckpt.max_positions for it in mine if it.ckpt.max_positions), default=None)
+        by_group[group] = engine.resolved(longest_generation=max(it.sampling["max_gen_toks"] for it in mine),
+                                          model_limit=positions)
+    return lambda ckpt: by_group[ckpt.engine_group]
 
 
 def _run_claimed(be: Backend, catalog: TaskCatalog, db: Store, it: WorkItem, seed: int) -> bool:

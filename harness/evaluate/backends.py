@@ -3,7 +3,9 @@ weights into it (`reload_weights` on every worker, then a prefix-cache reset), i
 
 On the CPU build a plain reload leaves stale prepacked GEMM weights behind; see harness/serve/worker_ext.py.
 Each backend's `model_for(checkpoint)` returns an lm-eval LM whose weights are that checkpoint's and reports in
-`last_start_s` / `last_load_s` what that cost. `close()` frees the engine; backends are context managers.
+`last_start_s` / `last_load_s` what that cost. An engine is built with `settings_for(checkpoint)`: the settings of
+its engine group (its length limit follows the group's models and tasks). `close()` frees the engine; backends are
+context managers.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import gc
 import logging
 import os
 import time
+from collections.abc import Callable
 
 from harness.evaluate.checkpoint import Checkpoint
 from harness.evaluate.engine import EngineSettings
@@ -26,8 +29,9 @@ BACKENDS = ("vllm", "vllm-server", "hf")
 class Backend:
     name: str
 
-    def __init__(self, settings: EngineSettings, seed: int):
-        self.settings = settings
+    def __init__(self, settings_for: Callable[[Checkpoint], EngineSettings], seed: int):
+        self.settings_for = settings_for
+        self.settings: EngineSettings | None = None  # those of the engine running now
         self.seed = seed
         self.lm = None
         self.loaded: Checkpoint | None = None
@@ -65,6 +69,7 @@ class VLLMBackend(Backend):
                     and self.settings.data_parallel_size == 1)  # lm-eval rebuilds DP replicas per call anyway
         if not reusable:
             self.close()
+            self.settings = self.settings_for(ckpt)
             t0 = time.perf_counter()
             self.lm = self._build(ckpt)
             self.last_start_s = time.perf_counter() - t0
@@ -102,8 +107,8 @@ class ServerBackend(Backend):
 
     name = "vllm-server"
 
-    def __init__(self, settings: EngineSettings, seed: int, port: int | None = None):
-        super().__init__(settings, seed)
+    def __init__(self, settings_for: Callable[[Checkpoint], EngineSettings], seed: int, port: int | None = None):
+        super().__init__(settings_for, seed)
         self.port = port
         self.server = None
 
@@ -113,6 +118,7 @@ class ServerBackend(Backend):
         self.last_start_s = self.last_load_s = 0.0
         if self.server is None or self.loaded.engine_group != ckpt.engine_group:
             self.close()
+            self.settings = self.settings_for(ckpt)
             env = {"VLLM_SERVER_DEV_MODE": "1"}  # /collective_rpc and /reset_prefix_cache, for the weight swap
             if self.settings.device == "cpu":
                 env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
@@ -162,6 +168,7 @@ class HFBackend(Backend):
         from lm_eval.models.huggingface import HFLM
 
         self.close()
+        self.settings = self.settings_for(ckpt)
         t0 = time.perf_counter()
         batch = self.settings.batch_size
         self.lm = HFLM(pretrained=str(ckpt.path), dtype=self.settings.dtype, device=self.settings.device,
@@ -172,11 +179,12 @@ class HFBackend(Backend):
         return self.lm
 
 
-def make_backend(name: str, settings: EngineSettings, seed: int, port: int | None = None) -> Backend:
+def make_backend(name: str, settings_for: Callable[[Checkpoint], EngineSettings], seed: int,
+                 port: int | None = None) -> Backend:
     if name == "vllm":
-        return VLLMBackend(settings, seed)
+        return VLLMBackend(settings_for, seed)
     if name == "vllm-server":
-        return ServerBackend(settings, seed, port=port)
+        return ServerBackend(settings_for, seed, port=port)
     if name == "hf":
-        return HFBackend(settings, seed)
+        return HFBackend(settings_for, seed)
     raise UserError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}")

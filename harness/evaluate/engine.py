@@ -14,7 +14,13 @@ class EngineSettings:
     device: str = field(default="auto", metadata={"help": "cpu, cuda, or auto (cuda when torch sees a GPU)"})
     dtype: str = field(default="auto", metadata={"help": "weights/activations dtype; auto = the checkpoint's"})
     max_model_len: int | None = field(
-        default=None, metadata={"help": "prompt + generation bound; CPU default max(4096, longest generation + 1024)"}
+        default=None,
+        metadata={"help": "upper bound on prompt + generation tokens; the engine gets the least of it, the model's "
+                          "max_position_embeddings and what the tasks need (longest generation + prompt_tokens)"},
+    )
+    prompt_tokens: int = field(
+        default=2048, metadata={"help": "tokens kept for the prompt when the engine length and generation limits are "
+                                        "derived (lm-eval cuts a longer prompt from the left)"}
     )
     kv_cache_memory_bytes: int | None = field(
         default=None, metadata={"help": "KV cache size; CPU default 512 MiB (uncapped vLLM takes ~21 GiB there)"}
@@ -44,11 +50,28 @@ class EngineSettings:
         settings.extra = {**settings.extra, **extra}
         return settings
 
+    def length_limit(self, model_limit: int | None) -> int | None:
+        """The most tokens (prompt + generation) an engine for a model with `model_limit` positions may take."""
+        bounds = [b for b in (self.max_model_len, model_limit) if b]
+        return min(bounds) if bounds else None
+
+    def generation_room(self, model_limit: int | None) -> int | None:
+        """The most new tokens a task may ask of such a model: its length limit less the prompt's share (prompt_tokens,
+        at most half the limit, so a small model with short prompts keeps room for answers)."""
+        limit = self.length_limit(model_limit)
+        return None if limit is None else limit - min(self.prompt_tokens, limit // 2)
+
     def resolved(self, longest_generation: int = 0, model_limit: int | None = None) -> EngineSettings:
-        """Fill the device-dependent defaults; incompatible options fail here, naming the field. On CPU the default
-        max_model_len leaves room for `longest_generation` new tokens plus a 1,024-token prompt, within
-        `model_limit` (the models' max_position_embeddings)."""
+        """Fill the defaults that depend on the device and on the engine group; incompatible options fail here,
+        naming the field. max_model_len becomes what the group's tasks need (its longest generation plus
+        prompt_tokens) within the models' positions (`model_limit`, max_position_embeddings) and the user's bound,
+        on every device: vLLM refuses a length beyond the model's positions."""
         out = EngineSettings(**asdict(self))
+        if out.prompt_tokens < 1:
+            raise UserError(f"engine.prompt_tokens must be positive, got {out.prompt_tokens}")
+        needed = longest_generation + out.prompt_tokens
+        limit = self.length_limit(model_limit)
+        out.max_model_len = min(needed, limit) if limit else needed
         if out.device == "auto":
             import torch
 
@@ -61,8 +84,6 @@ class EngineSettings:
                     raise UserError(f"engine.{name}={getattr(out, name)} needs GPUs; this run is on CPU")
             if out.gpu_memory_utilization is not None:
                 raise UserError("engine.gpu_memory_utilization applies to GPUs; on CPU set kv_cache_memory_bytes")
-            wanted = max(4096, longest_generation + 1024)
-            out.max_model_len = out.max_model_len or (min(wanted, model_limit) if model_limit else wanted)
             out.kv_cache_memory_bytes = out.kv_cache_memory_bytes or 512 * MiB
             out.enforce_eager = True if out.enforce_eager is None else out.enforce_eager
         return out

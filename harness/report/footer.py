@@ -13,7 +13,7 @@ _SAMPLING_ORDER = ("temperature", "top_p", "top_k", "repeats", "max_gen_toks")
 
 def _sampling_text(sampling: dict) -> str:
     keys = [k for k in _SAMPLING_ORDER if k in sampling]
-    keys += sorted(k for k in sampling if k not in _SAMPLING_ORDER and k != "preset")
+    keys += sorted(k for k in sampling if k not in _SAMPLING_ORDER and k not in ("preset", "max_gen_toks_cut"))
     return ", ".join(f"{k} {sampling[k]}" for k in keys) or "not recorded"
 
 
@@ -64,6 +64,12 @@ def footer_lines(table: Table, reported: bool) -> list[str]:
         texts = [f"{n if n is not None else '?'}" + (f" (limit {lim})" if lim is not None else "") for n, lim in docs]
         sizes.append(f"{bench.label} {' / '.join(texts)}")
     lines.append("Questions: " + ", ".join(sizes) + ".")
+    cuts = sorted({(r.row.base, r.bench.label, r.sampling["max_gen_toks_cut"]["requested"], r.sampling["max_gen_toks"],
+                    r.sampling["max_gen_toks_cut"]["engine_tokens"]) for r in results
+                   if isinstance(r.sampling.get("max_gen_toks_cut"), dict)}, key=str)
+    for base, label, requested, used, tokens in cuts:
+        lines.append(f"Generation limit cut: {label} on {base} generated at most {used} tokens, not the task's "
+                     f"{requested}: the model takes {tokens} tokens in all (its positions or the engine's bound).")
     templates = Counter((r.chat_template or "none recorded")[:12] for r in results)
     lines.append(f"Chat template sha256: {_counted(templates, len(results))}.")
     lines.append(f"Versions (evaluation): {_versions([r.versions for r in results])}; harness "

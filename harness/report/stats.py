@@ -15,9 +15,9 @@ bootstrap over questions of run-averaged scores leaves the first out. Each resam
   shrunk to the method-by-question variance, var(d) - r_a/k - r_b/m, with r a side's run-by-question residual mean
   square (a moment correction for two-level data in the spirit of Davison & Hinkley 1997, §3.8). Resampling runs
   and questions both, the plain two-level bootstrap, counts that noise up to three times (Owen 2007, "The
-  pigeonhole bootstrap"; McCullagh 2000) and still keeps the too-light seed tails: in tests/harness/report/test_stats.py's
-  simulations it covered 91.5% at 3 vs 3 seeds where seeds dominate and 99.5-100% where evaluation noise does;
-  this design covers 96-97% in both.
+  pigeonhole bootstrap"; McCullagh 2000) and still keeps the too-light seed tails: in the simulations of
+  tests/harness/report/test_stats.py it covered 91.5% at 3 vs 3 seeds where seeds dominate and 99.5-100% where
+  evaluation noise does; this design covers 96-97% in both.
 
 The CI is the percentile interval of D plus both draws, cut to the range a difference of the scores can take (with
 2 runs a side, t has 1 degree of freedom); the two-sided p-value is the share of draws at least as far from D as D

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -28,19 +27,12 @@ import time
 
 import psutil
 
-PR_SET_PDEATHSIG = 1
-PR_SET_CHILD_SUBREAPER = 36
+from profit_core.lifetime import PR_SET_CHILD_SUBREAPER, PR_SET_PDEATHSIG, prctl
+
 PDEATH_SIGNAL = signal.SIGUSR1  # a signal of its own: only a wake-up to check the parent, never a stop by itself
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 WATCHED = {signal.SIGCHLD, PDEATH_SIGNAL, *STOP_SIGNALS}
 POLL_S = 1.0
-
-
-def _prctl(option: int, value: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(option, value, 0, 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
 
 
 def _reap(child: int) -> int | None:
@@ -83,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
 
     # Blocked signals stay pending until sigtimedwait below takes them: none is lost, none interrupts a kill loop.
     signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
-    _prctl(PR_SET_CHILD_SUBREAPER, 1)
-    _prctl(PR_SET_PDEATHSIG, PDEATH_SIGNAL)
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    prctl(PR_SET_PDEATHSIG, PDEATH_SIGNAL)
     if os.getppid() != args.parent:
         print(f"leash: parent {args.parent} is gone before the start; not running {command[0]}", file=sys.stderr)
         return 1

@@ -39,3 +39,9 @@ def test_a_model_a_file_and_another_kind_are_refused(tmp_path):
 def test_checking_writes_nothing(tmp_path):
     claim(tmp_path / "later", "runs", create=False)
     assert not (tmp_path / "later").exists()
+
+
+def test_another_writers_temporary_file_is_not_foreign(tmp_path):
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / f".{MARKER}.x1y2.tmp").write_text("")  # a concurrent claim writing the marker right now
+    claim(tmp_path / "s", "store")

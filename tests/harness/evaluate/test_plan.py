@@ -63,3 +63,33 @@ def test_cli_dry_run_and_empty_list(ckpts, tmp_path, capsys):
     assert "todo" in capsys.readouterr().out
     assert main(["--list", "--store", str(tmp_path / "none")]) == 0
     assert "no store" in capsys.readouterr().out
+
+
+def test_engine_length_follows_each_model_on_every_device():
+    from harness.evaluate.engine import EngineSettings
+
+    olmo_like = EngineSettings(device="cuda", max_model_len=40960, gpu_memory_utilization=0.9)
+    # vLLM refuses a length beyond the model's positions: a config's 40,960 is a bound, not a demand.
+    assert olmo_like.resolved(longest_generation=2048, model_limit=4096).max_model_len == 4096
+    assert olmo_like.resolved(longest_generation=30720, model_limit=32768).max_model_len == 32768
+    assert EngineSettings(device="cpu").resolved(longest_generation=96, model_limit=512).max_model_len == 512
+    assert EngineSettings(device="cpu").resolved(longest_generation=64, model_limit=None).max_model_len == 64 + 2048
+
+
+def test_a_generation_limit_that_cannot_fit_is_cut_and_recorded(ckpts):
+    from harness.evaluate.api import group_settings
+    from harness.evaluate.engine import EngineSettings
+
+    items, _ = plan([ckpts["good"]], ["profit_paper5"], sampling="paper")
+    positions = items[0].ckpt.max_positions
+    by_task = {it.info.name: it.sampling for it in items}
+    aime = by_task["profit_aime24"]
+    room = positions - min(2048, positions // 2)
+    assert aime["max_gen_toks"] == room
+    assert aime["max_gen_toks_cut"] == {"requested": 32768, "engine_tokens": positions, "prompt_tokens": 2048}
+    settings = group_settings(items, EngineSettings(device="cpu"))(items[0].ckpt)
+    assert settings.max_model_len == positions
+    # The cut is part of the key: a run cut elsewhere never passes for this one.
+    (other,), _ = plan([ckpts["good"]], ["profit_aime24"], sampling="paper", engine=EngineSettings(prompt_tokens=1))
+    assert other.sampling["max_gen_toks"] == positions - 1 and other.key != next(
+        it.key for it in items if it.info.name == "profit_aime24")

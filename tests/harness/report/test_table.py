@@ -1,6 +1,7 @@
 """The leaderboard from a hand-made store, compared with tables written out by hand."""
 
 import csv
+import json
 
 import pytest
 
@@ -112,3 +113,16 @@ def test_five_paper_benchmarks_give_the_papers_avg(tmp_path):
     # Avg leaves the testbed out: (20 + 40 + 50 + 30 + 10) / 5 = 30.
     assert "| 30.0 ± 0.4 | – |" in md[2]
     assert report.table.paper_avg
+
+
+def test_a_cut_generation_limit_is_shown(tmp_path):
+    store = tmp_path / "store"
+    rec = record(store, task="profit_aime24", scores=ones(1, 5), run=run("olmo", "sft", 1))
+    rec["sampling"] = {**rec["sampling"], "max_gen_toks": 2048,
+                       "max_gen_toks_cut": {"requested": 32768, "engine_tokens": 4096, "prompt_tokens": 2048}}
+    (store / "records" / f"{rec['key']}.json").write_text(json.dumps(rec))
+    build_report(store, tmp_path / "out", plots=False)
+    md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
+    assert ("Generation limit cut: AIME'24 on olmo generated at most 2048 tokens, not the task's 32768: the model "
+            "takes 4096 tokens in all") in md
+    assert "max_gen_toks_cut" not in md
