@@ -12,6 +12,7 @@ COMMANDS = {
     "report": ("harness.report.cli", "leaderboard tables and plots from the results store"),
     "pipeline": ("harness.pipeline.cli", "a whole grid from one YAML: train -> evaluate -> report"),
     "testbed": ("testbed.cli", "the testbed: build its base model, write its data, analyse its tokens"),
+    "gguf": ("training.gguf", "convert a GGUF file (llama.cpp) into a Hugging Face model folder"),
 }
 
 USAGE = "\n".join([

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 
 from profit_core.errors import run_command
 from profit_core.offline import go_offline
@@ -32,15 +33,20 @@ def _main(argv: list[str]) -> int:
     go_offline()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from .config import PipelineConfig
-    from .run import describe, run
+    from .run import PipelineFailed, describe, run
 
     cfg = PipelineConfig.from_yaml(args.config)
     if args.dry_run:
         print("\n".join(describe(cfg)))
         return 0
-    summary = run(cfg, progress=not args.quiet)
+    try:
+        summary = run(cfg, progress=not args.quiet)
+    except PipelineFailed as failed:
+        print(f"profit pipeline: {len(failed.outcome.failed)} job(s) failed, {len(failed.outcome.blocked)} not run; "
+              f"{len(failed.outcome.done)} done (rerun the same command to go on):\n{failed}", file=sys.stderr)
+        return 1
     t = summary["timings"]
     print(f"done in {t['total_s']:.0f} s: trained {len(summary['trained'])}, reused {len(summary['skipped'])}; "
           f"{summary['records']} evaluation records; report in {cfg.report_dir}/")
-    print(json.dumps({k: round(v, 1) for k, v in t.items()}))
+    print("job seconds: " + json.dumps({k: round(v, 1) for k, v in t.items()}))
     return 0

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from profit_core.errors import UserError
 from training.config import ConfigError, TrainConfig
 
+from .builtins import BUILTINS
 from .config import PipelineConfig, PipelineConfigError
 
 
@@ -27,21 +29,29 @@ class TrainJob:
 
 
 def base_folders(cfg: PipelineConfig) -> dict[str, Path]:
-    from testbed import base_folder
-
-    return {b.name: (base_folder() if b.builtin == "testbed" else Path(b.path)) for b in cfg.base_models}
+    """Each base's folder; a builtin's is where it is built (it may not be yet)."""
+    folders = {}
+    for b in cfg.base_models:
+        try:
+            folders[b.name] = BUILTINS[b.builtin].folder() if b.builtin else Path(b.path)
+        except UserError as err:
+            raise PipelineConfigError(f"base model `{b.name}`: {err}") from None
+    return folders
 
 
 def training_jobs(cfg: PipelineConfig, bases: dict[str, Path]) -> list[TrainJob]:
     """Every (base, objective, seed) run, each with a validated TrainConfig; a bad one fails here, before any work."""
     jobs = []
     for base, folder in bases.items():
-        for obj in cfg.objectives():
-            slug = obj.describe()
+        for method in cfg.methods_expanded():
+            slug = method.folder
             for seed in cfg.seeds:
-                out = Path(cfg.runs_dir) / base / slug / f"seed{seed}"
-                values = {**cfg.train, "model": str(folder), "base_model_name": base, "objective": obj.to_dict(),
-                          "seed": seed, "output_dir": str(out)}
+                name = f"{base}/{slug}/seed{seed}"
+                out = Path(cfg.runs_dir) / name
+                # Shared settings, then the base's, then the method's own (a sweep); the run's identity last.
+                values = {**cfg.train, **cfg.base(base).train, **method.train, "model": str(folder),
+                          "base_model_name": base, "objective": method.objective.to_dict(), "seed": seed,
+                          "output_dir": str(out), "logging_dir": str(Path(cfg.runs_dir) / "tensorboard" / name)}
                 if cfg.token_analysis:
                     values["token_log"] = True
                 try:

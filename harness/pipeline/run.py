@@ -1,42 +1,33 @@
-"""Run a pipeline: bases -> training runs -> evaluations -> token analysis -> report, resumable at any point.
+"""Run a pipeline: check everything first, then run its job graph (graph.py) on the chosen executor.
 
-Every stage is idempotent: a complete checkpoint of the same config is not retrained (a partial one resumes from its
+Every job is idempotent: a complete checkpoint of the same config is not retrained (a partial one resumes from its
 last saved state), a stored evaluation record is a cache hit, and the analysis and report are redone only when
 their inputs changed. So a killed pipeline is resumed by running the same command again, and a second run with
-nothing changed does no work.
+nothing changed does no work. A failed job stops the jobs that need it; the others run; the run then fails,
+naming them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import shlex
-import subprocess
 import time
 from pathlib import Path
-
-import yaml
-from tqdm import tqdm
 
 from harness.store import Store
 from profit_core.errors import UserError
 from profit_core.folders import claim
-from profit_core.formats import base_build, run_manifest
 from profit_core.model_folder import ModelFolderError, check_model_folder
 from training.api import inspect_output, is_complete, last_checkpoint
 from training.config import ConfigError
 
 from .config import PipelineConfig, PipelineConfigError
+from .graph import build_graph
+from .jobs import Job, is_finished
+from .local import LocalExecutor, Outcome
 from .plan import TrainJob, base_folders, training_jobs
+from .slurm import SlurmExecutor
 
 log = logging.getLogger("profit.pipeline")
-
-
-def _status(job: TrainJob) -> str:
-    if is_complete(job.out, job.config):
-        return "done"
-    return "partial" if last_checkpoint(job.out) is not None else "todo"
 
 
 def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
@@ -47,7 +38,7 @@ def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
     """
     bases = base_folders(cfg)
     for name, folder in bases.items():
-        if not _is_testbed(cfg, name):
+        if not _builtin(cfg, name):  # a builtin is checked by its builder
             try:
                 check_model_folder(folder)
             except ModelFolderError as err:
@@ -55,8 +46,8 @@ def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
     jobs = training_jobs(cfg, bases)
     for job in jobs:
         try:
-            built = not _is_testbed(cfg, job.base) or (bases[job.base] / "config.json").exists()
-            job.config.check_runnable(model=built)  # the run builds the testbed base first
+            built = not _builtin(cfg, job.base) or (bases[job.base] / "config.json").exists()
+            job.config.check_runnable(model=built)  # the run builds the builtin bases first
             if not is_complete(job.out, job.config):
                 inspect_output(job.config, job.out, resume=True)
         except ConfigError as err:
@@ -76,174 +67,90 @@ def validate(cfg: PipelineConfig) -> tuple[dict[str, Path], list[TrainJob]]:
     return bases, jobs
 
 
+def executor_for(cfg: PipelineConfig) -> LocalExecutor | SlurmExecutor:
+    if cfg.executor == "slurm":
+        return SlurmExecutor(cfg.slurm, Path(cfg.runs_dir) / "slurm")
+    return LocalExecutor(cfg.workers or None)
+
+
+def graph(cfg: PipelineConfig, bases: dict[str, Path], trainings: list[TrainJob]) -> list[Job]:
+    """The jobs: local evaluation shards follow the training seeds, Slurm's are a job array of eval_shards."""
+    return build_graph(cfg, bases, trainings, cfg.slurm.eval_shards if cfg.executor == "slurm" else None)
+
+
+def _state(job: Job, finished: set[str]) -> str:
+    if job.name in finished:
+        return "done"
+    if job.kind == "train":
+        return "partial" if last_checkpoint(Path(job.spec["config"]["output_dir"])) is not None else "todo"
+    return "todo"
+
+
+def _what(job: Job) -> str:
+    spec = job.spec
+    if job.kind == "base":
+        from .builtins import BUILTINS
+
+        return str(BUILTINS[spec["builtin"]].folder())
+    if job.kind == "train":
+        return spec["config"]["output_dir"] + (f"  (launcher: {spec['launcher']})" if spec["launcher"] else "")
+    if job.kind == "eval":
+        shard = f", shard {spec['shard']}" if spec.get("shard") else ""
+        settings = spec["task_settings"]
+        tasks = [t + "".join(f" ({k} {v})" for k, v in settings.get(t, {}).items()) for t in spec["tasks"]]
+        return f"{len(spec['checkpoints'])} checkpoint(s) x {', '.join(tasks)}{shard}"
+    if job.kind == "report":
+        return spec["out"]
+    return ""
+
+
 def describe(cfg: PipelineConfig) -> list[str]:
-    """The work list, for --dry-run: one line per item with its state."""
-    bases, jobs = validate(cfg)
-    lines = [f"pipeline {cfg.name}: {len(bases)} base model(s), {len(jobs)} training run(s), "
-             f"{len(cfg.eval.tasks)} task entr(ies)"]
-    for name, folder in bases.items():
-        state = "ready" if (folder / "config.json").is_file() else "to build" if _is_testbed(cfg, name) else "MISSING"
-        lines.append(f"  base   {name:<24} {state:<9} {folder}")
+    """The job graph, for --dry-run: one line per job with its state and what it needs."""
+    bases, trainings = validate(cfg)
+    jobs = graph(cfg, bases, trainings)
+    finished = {j.name for j in jobs if is_finished(j)}
+    lines = [f"pipeline {cfg.name}: {len(jobs)} jobs ({len(trainings)} trainings), executor "
+             f"{executor_for(cfg).describe()}; {len(finished)} done"]
     for job in jobs:
-        lines.append(f"  train  {job.name:<40} {_status(job):<8} {job.out}")
-    targets = (len(bases) if cfg.eval.include_base else 0) + len(jobs)
-    for task in cfg.eval.tasks:
-        limit = f"limit {task.limit}" if task.limit else "all docs"
-        lines.append(f"  eval   {task.name:<24} {limit:<10} x {targets} checkpoint(s) "
-                     f"({cfg.eval.backend}, {cfg.eval.sampling}; stored records are reused)")
-    if cfg.token_analysis:
-        lines.append("  analyse the testbed base's token probabilities and what each run trained on")
-    lines.append(f"  report {cfg.report_dir}")
+        lines.append(f"  {_state(job, finished):<8} {job.name:<44} {_what(job)}")
     return lines
 
 
-def _is_testbed(cfg: PipelineConfig, name: str) -> bool:
-    return any(b.name == name and b.builtin == "testbed" for b in cfg.base_models)
+def _builtin(cfg: PipelineConfig, name: str) -> str:
+    """The builtin the base `name` is, or "" for a folder the user gave."""
+    return cfg.base(name).builtin
 
 
-def _digest(obj) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+class PipelineFailed(RuntimeError):
+    """Jobs failed (and others did not run because they needed them); the message names each."""
 
-
-class _State:
-    """Input digests of the last analysis and report, so an unchanged pipeline does not redo them."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.data = store.pipeline_state()
-
-    def fresh(self, stage: str, digest: str, outputs: list[Path]) -> bool:
-        return self.data.get(stage) == digest and all(p.exists() for p in outputs)
-
-    def mark(self, stage: str, digest: str) -> None:
-        self.data[stage] = digest
-        self.store.put_pipeline_state(self.data)
+    def __init__(self, outcome: Outcome):
+        super().__init__("\n".join(outcome.problems()))
+        self.outcome = outcome
 
 
 def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
-    """Run every stage; returns a summary (what was done and skipped, wall times)."""
-    from testbed import build_base
-    from training.api import train
-
+    """Run every job not done yet; returns a summary (what was trained, reused, how long each kind took).
+    Raises PipelineFailed, after every job that could run ran, when some failed."""
     started = time.perf_counter()
-    if progress:  # one progress view: the stages' own bars and per-step logs stay quiet
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        logging.getLogger("profit.train").setLevel(logging.WARNING)
-    bases, jobs = validate(cfg)
+    bases, trainings = validate(cfg)
     claim(cfg.runs_dir, "runs", what="runs folder", allow=Path.is_dir)
-    summary = {"trained": [], "skipped": [], "timings": {}}
-    total = len(bases) + len(jobs) + 3
-    bar = tqdm(total=total, desc=cfg.name, unit="step", disable=not progress, dynamic_ncols=True)
-
-    def advance(what: str) -> None:
-        bar.set_postfix_str(what[-60:], refresh=False)
-        bar.update(1)
-
-    t0 = time.perf_counter()
-    for name, folder in bases.items():
-        if _is_testbed(cfg, name):
-            built = build_base(progress=progress)
-            assert built == folder, f"testbed base built in {built}, expected {folder}"
-        advance(f"base {name}")
-    summary["timings"]["bases_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    jobs = graph(cfg, bases, trainings)
+    finished = {j.name for j in jobs if j.kind in ("base", "train") and is_finished(j)}
+    outcome = executor_for(cfg).run(jobs, finished, progress=progress)
+    timings: dict[str, float] = {}
     for job in jobs:
-        if is_complete(job.out, job.config):
-            summary["skipped"].append(job.name)
-        else:
-            bar.set_description_str(f"{cfg.name}: train {job.name}")
-            t_run = time.perf_counter()
-            if cfg.launcher:
-                _launch(cfg, job)
-            else:
-                train(job.config, resume=True, progress=False)
-            summary["trained"].append(job.name)
-            bar.write(_trained_line(job, time.perf_counter() - t_run))
-        advance(f"train {job.name}")
-    summary["timings"]["train_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    bar.set_description_str(f"{cfg.name}: evaluate")
-    checkpoints = ([bases[b] for b in bases] if cfg.eval.include_base else []) + [j.out for j in jobs]
-    summary["records"] = _evaluate(cfg, checkpoints)
-    summary["timings"]["eval_s"] = time.perf_counter() - t0
-    advance("evaluate")
-
-    state = _State(Store(cfg.store))
-    t0 = time.perf_counter()
-    if cfg.token_analysis:
-        _analyse(cfg, bases, jobs, state)
-    summary["timings"]["analysis_s"] = time.perf_counter() - t0
-    advance("token analysis")
-
-    t0 = time.perf_counter()
-    bar.set_description_str(f"{cfg.name}: report")
-    summary["report"] = _report(cfg, state)
-    summary["timings"]["report_s"] = time.perf_counter() - t0
-    advance("report")
-    bar.close()
-    summary["timings"]["total_s"] = time.perf_counter() - started
+        if job.name in outcome.done:
+            key = f"{job.kind}_s"
+            timings[key] = timings.get(key, 0.0) + outcome.done[job.name]["seconds"]
+    summary = {
+        "trained": [j.spec["name"] for j in jobs if outcome.done.get(j.name, {}).get("trained")],
+        "skipped": [j.spec["name"] for j in jobs if j.kind == "train" and j.name in finished],
+        "records": sum(r.get("records", 0) for r in outcome.done.values()),
+        "report": outcome.done.get("report", {}).get("files", []),
+        "timings": {**timings, "total_s": time.perf_counter() - started},
+        "outcome": outcome,
+    }
+    if outcome.failed or outcome.blocked:
+        raise PipelineFailed(outcome)
     return summary
-
-
-def _trained_line(job: TrainJob, seconds: float) -> str:
-    run = run_manifest.read_or_none(job.out) or {}
-    kept = (run.get("kept_fraction") or {}).get("mean")
-    kept_text = f", kept {kept:.0%} of tokens" if isinstance(kept, float) else ""
-    return f"trained {job.name} in {seconds:.0f} s ({run.get('steps', '?')} steps{kept_text})"
-
-
-def _launch(cfg: PipelineConfig, job: TrainJob) -> None:
-    """One training under the user's launcher (accelerate, torchrun): its own processes, GPUs freed afterwards."""
-    folder = Path(cfg.runs_dir) / ".configs"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{job.name.replace('/', '__')}.yaml"
-    path.write_text(yaml.safe_dump(job.config.to_dict(), sort_keys=True))
-    command = [*shlex.split(cfg.launcher), "-m", "training.cli", "--config", str(path), "--resume"]
-    log.info("launching: %s", " ".join(command))
-    done = subprocess.run(command, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"training {job.name} failed (exit {done.returncode}): {' '.join(command)}")
-
-
-def _evaluate(cfg: PipelineConfig, checkpoints: list[Path]) -> int:
-    from harness.evaluate.api import evaluate
-
-    settings = {t.name: {k: v for k, v in (("limit", t.limit), ("max_gen_toks", t.max_gen_toks)) if v is not None}
-                for t in cfg.eval.tasks}
-    records = evaluate(
-        checkpoints, [t.name for t in cfg.eval.tasks], sampling=cfg.eval.sampling, backend=cfg.eval.backend,
-        store=Path(cfg.store), seed=cfg.eval.seed, engine_kwargs=cfg.eval.engine or None, task_settings=settings,
-    )
-    return len(records)
-
-
-def _analyse(cfg: PipelineConfig, bases: dict[str, Path], jobs: list[TrainJob], state: _State) -> None:
-    from testbed import analysis
-
-    testbeds = {n: f for n, f in bases.items() if _is_testbed(cfg, n)}
-    runs = [job.out for job in jobs if job.base in testbeds]
-    inputs = _digest({"bases": {n: base_build.read(f) for n, f in testbeds.items()},
-                      "runs": [run_manifest.read(run)["config_hash"] for run in runs]})
-    if not testbeds or state.fresh("token_analysis", inputs, [state.store.token_analysis_path]):
-        return
-    state.store.put_token_analysis(analysis(testbeds, runs))
-    state.mark("token_analysis", inputs)
-
-
-def _report(cfg: PipelineConfig, state: _State) -> list[str]:
-    from harness.report.api import build_report
-
-    store = state.store
-    inputs = sorted(p.name for p in store.records.glob("*.json")) if store.records.is_dir() else []
-    analysis = store.token_analysis_path
-    digest = _digest({"records": inputs, "analysis": analysis.read_text() if analysis.is_file() else None})
-    out = Path(cfg.report_dir)
-    if state.fresh("report", digest, [out / "leaderboard.md"]):
-        return []
-    report = build_report(store.root, out)
-    state.mark("report", digest)
-    return [str(p) for p in getattr(report, "files", [])]

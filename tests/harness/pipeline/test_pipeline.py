@@ -39,9 +39,10 @@ def test_reduced_pipeline_end_to_end_then_nothing_to_do(write_config, tmp_path):
 def test_dry_run_lists_work_and_state(write_config):
     lines = describe(PipelineConfig.from_yaml(write_config()))
     text = "\n".join(lines)
-    assert "2 training run(s)" in text
-    assert "train  tiny/sft/seed0" in text and "todo" in text
-    assert "eval   profit_testbed" in text and "limit 4" in text
+    assert text.startswith("pipeline mini: 4 jobs (2 trainings), executor local")
+    assert "  todo     train tiny/sft/seed0" in text and "  todo     train tiny/profit-higher-0.1/seed0" in text
+    assert "  todo     eval seed0" in text and "3 checkpoint(s) x profit_testbed (limit 4)" in text
+    assert "  todo     report" in text
 
 
 @pytest.mark.parametrize(
