@@ -78,6 +78,16 @@ def graph(cfg: PipelineConfig, bases: dict[str, Path], trainings: list[TrainJob]
     return build_graph(cfg, bases, trainings, cfg.slurm.eval_shards if cfg.executor == "slurm" else None)
 
 
+def finished_jobs(jobs: list[Job]) -> set[str]:
+    """The jobs with nothing left to do: done themselves, and every job they need done too (a report is not fresh
+    while an evaluation it needs still has records to add)."""
+    finished: set[str] = set()
+    for job in jobs:  # graph order: a job's needs come before it
+        if all(n in finished for n in job.needs) and is_finished(job):
+            finished.add(job.name)
+    return finished
+
+
 def _state(job: Job, finished: set[str]) -> str:
     if job.name in finished:
         return "done"
@@ -108,7 +118,7 @@ def describe(cfg: PipelineConfig) -> list[str]:
     """The job graph, for --dry-run: one line per job with its state and what it needs."""
     bases, trainings = validate(cfg)
     jobs = graph(cfg, bases, trainings)
-    finished = {j.name for j in jobs if is_finished(j)}
+    finished = finished_jobs(jobs)
     lines = [f"pipeline {cfg.name}: {len(jobs)} jobs ({len(trainings)} trainings), executor "
              f"{executor_for(cfg).describe()}; {len(finished)} done"]
     for job in jobs:
@@ -136,7 +146,7 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     bases, trainings = validate(cfg)
     claim(cfg.runs_dir, "runs", what="runs folder", allow=Path.is_dir)
     jobs = graph(cfg, bases, trainings)
-    finished = {j.name for j in jobs if j.kind in ("base", "train") and is_finished(j)}
+    finished = finished_jobs(jobs)
     outcome = executor_for(cfg).run(jobs, finished, progress=progress)
     timings: dict[str, float] = {}
     for job in jobs:

@@ -10,6 +10,7 @@ reports each one's outcome; Slurm's logs are in `<runs_dir>/slurm/`.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,17 +91,33 @@ class SlurmExecutor:
             at += len(group)
         return self._wait(jobs, finished, submitted, progress)
 
+    @staticmethod
+    def _queued() -> set[str]:
+        """Ids of the jobs Slurm still holds (pending or running; array tasks as `<id>_<task>`)."""
+        done = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True, check=False)
+        return set(done.stdout.split()) if done.returncode == 0 else set()
+
     def _wait(self, jobs: list[Job], finished: set[str], submitted: dict, progress: bool) -> Outcome:
         out = Outcome(done={name: {"line": "already done", "seconds": 0.0} for name in finished})
         by_name = {j.name: j for j in jobs}
         bar = tqdm(total=len(jobs), initial=len(finished), desc="pipeline (slurm)", unit="job", disable=not progress)
         waiting = dict(submitted)
+        gone_once: set[str] = set()
         while waiting:
+            # A job has ended when its result file is there (submitit writes one for a success and for a failure),
+            # or when Slurm no longer holds it twice in a row (cancelled, timed out, killed: no result file). Not
+            # sacct: clusters without accounting storage have none.
+            queued = self._queued()
             for name, handle in list(waiting.items()):
-                if not handle.done():
+                has_result = handle.paths.result_pickle.exists()
+                if not has_result and (str(handle.job_id) in queued or name not in gone_once):
+                    if str(handle.job_id) not in queued:
+                        gone_once.add(name)
                     continue
                 del waiting[name]
                 try:
+                    if not has_result:
+                        raise RuntimeError("Slurm ended it without a result (cancelled, timed out or killed)")
                     out.done[name] = handle.result()
                     bar.write(f"{name} (job {handle.job_id}): {out.done[name]['line']}")
                 except Exception as err:  # noqa: BLE001 - a job's failure is reported, the others go on
