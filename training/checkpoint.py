@@ -34,14 +34,16 @@ def is_complete(folder: str | Path, config: TrainConfig | None = None) -> bool:
 def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -> None:
     """Weights (LoRA merged unless merge_lora is false), tokenizer with the training template, generation config."""
     staging = out / ".final.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
+    if trainer.is_world_process_zero():
+        shutil.rmtree(staging, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()  # no rank removes the folder that rank 0 gathers the weights into
     model = trainer.accelerator.unwrap_model(trainer.model)
     if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
         # Sharded weights: let Trainer gather them into one folder, then reload them unsharded to save below.
         trainer.save_model(str(staging / "gathered"))
     if not trainer.is_world_process_zero():
         return
-    staging.mkdir(parents=True)
+    staging.mkdir(parents=True, exist_ok=True)  # it holds gathered/ when the weights were sharded
     if cfg.finetuning == "lora":
         model.save_pretrained(staging / "adapter")
         if cfg.merge_lora:

@@ -35,7 +35,9 @@ embedding): the one computing and the one prefetched.
   loss logits  plain: T·V·16 (float32 logits, the supervised rows gathered from them, and the gradients of both;
                every token counted as supervised). lean: 512·V·12 (a chunk's float32 logits, probabilities and
                gradient) + V·h·4 + T·h·4 (the float32 gradients of the output weight and of the hidden states).
-               lean is refused under FSDP2/ZeRO-3, so they are counted as plain
+               The same under FSDP2, where lean runs inside lm_head's forward on the gathered weight (in G) and its
+               float32 weight gradient is a whole [V x h] per device, cast to the compute dtype in backward (the
+               unsharded gradient counted in G·c). lean is refused under ZeRO-3, so it is counted as plain there
   reserve      2 GB (CUDA context, cuBLAS and NCCL workspaces) + 10% of the rest (allocator fragmentation)
 
 Sources: model states after ZeRO (Rajbhandari et al. 2020, §3.1: mixed-precision Adam keeps 2 + 2 + 12 = 16 bytes
@@ -396,7 +398,7 @@ def estimate(cfg: TrainConfig, shape: ModelShape, launch: Launch) -> list[Term]:
         activations = tokens * L * per_layer
         activations_how = f"{tokens} tokens x {L} layers x {per_layer / 1e3:.0f} kB (no checkpointing)"
 
-    lean = cfg.loss_impl == "lean" and not sharded
+    lean = cfg.loss_impl == "lean" and strategy != "zero3"  # ZeRO-3 refuses lean
     if lean:
         chunk = min(LEAN_CHUNK, tokens)
         logits = chunk * shape.vocab * 12 + shape.vocab * h * 4 + tokens * h * 4
@@ -404,7 +406,7 @@ def estimate(cfg: TrainConfig, shape: ModelShape, launch: Launch) -> list[Term]:
     else:
         logits = tokens * shape.vocab * PLAIN_LOGIT_BYTES
         logits_how = f"plain: {tokens} x {shape.vocab} x {PLAIN_LOGIT_BYTES} B" + \
-            (" (lean is refused when sharded)" if cfg.loss_impl == "lean" else "")
+            (" (lean is refused under ZeRO-3)" if cfg.loss_impl == "lean" else "")
 
     terms = [Term("weights", weights, weights_how), Term("gradients", grads, grads_how),
              Term("optimizer state", optimizer, optimizer_how), Term("activations", activations, activations_how),
@@ -443,9 +445,13 @@ class MemoryPlan:
             if plan.fits:
                 return f"{label} needs {gb(plan.total)}" + _how_to(self.launch, launch, overrides)
         widest = Launch("fsdp2", max(self.launch.world_size, 8))
-        best = plan_for(_with(self.config, {"gradient_checkpointing": True, "loss_impl": "plain"}), widest.strategy,
-                        widest.world_size)
-        return (f"nothing tried fits; FSDP2 over {widest.world_size} GPUs with gradient checkpointing needs "
+        try:
+            leanest = _with(self.config, {"gradient_checkpointing": True, "loss_impl": "lean"})
+        except ConfigError:  # lean with an adapter on lm_head
+            leanest = _with(self.config, {"gradient_checkpointing": True, "loss_impl": "plain"})
+        best = plan_for(leanest, widest.strategy, widest.world_size)
+        how = " and loss_impl: lean" if leanest.loss_impl == "lean" else ""
+        return (f"nothing tried fits; FSDP2 over {widest.world_size} GPUs with gradient checkpointing{how} needs "
                 f"{gb(best.total)}: use more or larger GPUs, LoRA, or a shorter cutoff_len")
 
     def _alternatives(self):
@@ -453,7 +459,7 @@ class MemoryPlan:
         changes = []
         if not cfg.gradient_checkpointing:
             changes.append(("gradient_checkpointing: true", launch, {"gradient_checkpointing": True}))
-        if launch.strategy == "ddp" and cfg.loss_impl == "plain":
+        if launch.strategy in ("ddp", "fsdp2") and cfg.loss_impl == "plain":
             changes.append(("loss_impl: lean", launch, {"loss_impl": "lean"}))
             if not cfg.gradient_checkpointing:
                 changes.append(("gradient checkpointing and loss_impl: lean", launch,
@@ -463,10 +469,11 @@ class MemoryPlan:
             if strategy == launch.strategy and world == launch.world_size:
                 continue
             other = Launch(strategy, world)
-            changes.append((other.describe(), other, {"loss_impl": "plain"}))
+            loss = {"loss_impl": "plain"} if strategy == "zero3" else {}  # FSDP2 runs either loss
+            changes.append((other.describe(), other, loss))
             if not cfg.gradient_checkpointing:
                 changes.append((f"{other.describe()} with gradient checkpointing", other,
-                                {"loss_impl": "plain", "gradient_checkpointing": True}))
+                                {**loss, "gradient_checkpointing": True}))
         return changes
 
     def lines(self) -> list[str]:
@@ -505,9 +512,9 @@ def _with(cfg: TrainConfig, overrides: dict) -> TrainConfig:
 def _how_to(current: Launch, launch: Launch, overrides: dict) -> str:
     if launch == current:
         return f": set {', '.join(f'{k}: {str(v).lower()}' for k, v in overrides.items())}"
-    extra = " with gradient_checkpointing: true" if overrides.get("gradient_checkpointing") else ""
-    return (f": use launcher `{LAUNCHERS[launch.strategy]}` (num_processes: {launch.world_size}) with "
-            f"loss_impl: plain{extra}")
+    settings = [f"{k}: {str(v).lower()}" for k, v in overrides.items()]
+    return (f": use launcher `{LAUNCHERS[launch.strategy]}` (num_processes: {launch.world_size})" +
+            (f" with {', '.join(settings)}" if settings else ""))
 
 
 def plan_for(config: TrainConfig, strategy: str | None = None, world_size: int | None = None,

@@ -8,7 +8,8 @@ the window's micro-batches are fetched, then every micro-batch's loss is its exa
 
 from __future__ import annotations
 
-import inspect
+import logging
+import os
 import resource
 import time
 from pathlib import Path
@@ -20,8 +21,10 @@ from profit_core.formats import token_log
 
 from .config import ConfigError
 from .model import base_of
-from .objectives import BatchCounts, ObjectiveConfig, TokenStats, lean_selective_loss, selective_loss
+from .objectives import BatchCounts, LeanHead, ObjectiveConfig, TokenStats, selective_loss
 from .objectives.loss import IGNORE_INDEX
+
+log = logging.getLogger("profit.train")
 
 
 def batch_counts(batch: dict) -> torch.Tensor:
@@ -73,25 +76,36 @@ class ProfitTrainer(Trainer):
         self._counts: BatchCounts | None = None
         self._window = torch.zeros(5)  # TokenStats sums (4) + input tokens, since the last log
         self._window_start = time.perf_counter()
-        self._hidden: torch.Tensor | None = None
+        self._lean_head: LeanHead | None = None
+        if os.environ.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true") and not self.is_fsdp_enabled:
+            log.warning("the launch asks for FSDP but accelerate did not enable it (it runs FSDP on GPUs only): "
+                        "this run is plain data-parallel, every rank holds the whole model")
         if loss_impl == "lean":
-            self._hook_last_hidden_state()
+            self._arm_lean_head()
 
-    # ---- the lean path needs the last hidden states, not the logits ---------------------------------------------
+    # ---- the lean path: the loss is computed inside the output layer's forward -----------------------------------
 
-    def _hook_last_hidden_state(self) -> None:
-        if self.is_fsdp_enabled or self.is_deepspeed_enabled:
-            raise ConfigError("config field `loss_impl`: lean reads lm_head.weight whole, which FSDP and DeepSpeed "
-                              "shard; use loss_impl: plain with them")
+    def _arm_lean_head(self) -> None:
+        """Make lm_head compute the lean loss in its own forward call (objectives/head.py): the one moment when
+        FSDP2 holds its weight whole, and the same mechanism in a single process and under DDP."""
+        if self.is_deepspeed_enabled:
+            raise ConfigError("config field `loss_impl`: lean has not been run under DeepSpeed ZeRO-3; use "
+                              "loss_impl: plain with it")
+        if self.is_fsdp_enabled and getattr(self.accelerator.state.fsdp_plugin, "fsdp_version", 1) != 2:
+            raise ConfigError("config field `loss_impl`: lean has been run under FSDP2 only (fsdp_version: 2), not "
+                              "FSDP1; use loss_impl: plain with it")
         base = base_of(self.model)
-        if "logits_to_keep" not in inspect.signature(base.forward).parameters:
-            raise ConfigError(f"config field `loss_impl`: {type(base).__name__}.forward has no logits_to_keep, so "
-                              "lean cannot skip the logits; use loss_impl: plain")
-
-        def keep(_module, _inputs, output):
-            self._hidden = output.last_hidden_state if hasattr(output, "last_hidden_state") else output[0]
-
-        base.get_decoder().register_forward_hook(keep)
+        text = base.config.get_text_config() if hasattr(base.config, "get_text_config") else base.config
+        for name in ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier",
+                     "lm_head_multiplier"):  # transforms of lm_head's output that the lean loss does not apply
+            if getattr(text, name, None) not in (None, 1, 1.0):
+                raise ConfigError(f"config field `loss_impl`: {type(base).__name__} transforms its logits "
+                                  f"({name}={getattr(text, name)}), which lean does not; use loss_impl: plain")
+        head = base.get_output_embeddings()
+        try:
+            self._lean_head = LeanHead(head)
+        except TypeError as err:
+            raise ConfigError(f"config field `loss_impl`: {err}; use loss_impl: plain") from None
 
     # ---- counts of the whole global batch, taken when the accumulation window is fetched ------------------------
 
@@ -117,13 +131,11 @@ class ProfitTrainer(Trainer):
         seq_ids = inputs.pop("seq_ids")
         rows, token_index = inputs.pop("rows", None), inputs.pop("token_index", None)
         counts = self._counts if model.training else None
-        if self.loss_impl == "lean":
-            keep_none = torch.zeros(0, dtype=torch.long, device=labels.device)
-            outputs = model(**inputs, use_cache=False, logits_to_keep=keep_none)
-            head = base_of(model).get_output_embeddings()
-            hidden, self._hidden = self._hidden, None
-            out = lean_selective_loss(hidden, head.weight, labels, self.objective, counts=counts, seq_ids=seq_ids,
-                                      bias=head.bias)
+        if self._lean_head is not None:
+            # The model returns, as its logits, a zero that carries the loss's gradient through the wrappers' hooks.
+            with self._lean_head.computing(labels, self.objective, counts=counts, seq_ids=seq_ids):
+                outputs = model(**inputs, use_cache=False)
+            out = self._lean_head.output(outputs.logits)
         else:
             outputs = model(**inputs, use_cache=False)
             out = selective_loss(outputs.logits, labels, self.objective, counts=counts, seq_ids=seq_ids)

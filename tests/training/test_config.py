@@ -74,12 +74,14 @@ def test_cli_reports_config_errors_with_exit_code_2(capsys):
     assert '"tau": 0.2' in capsys.readouterr().out
 
 
-def test_lean_under_fsdp_fails_before_loading(tiny_model, tmp_path, monkeypatch):
+def test_lean_under_deepspeed_fails_before_loading(tiny_model, tmp_path, monkeypatch):
     data = tmp_path / "d.jsonl"
     data.write_text("{}\n")
     cfg = TrainConfig.from_yaml(None, {"model": str(tiny_model), "data": str(data), "output_dir": "o",
                                        "loss_impl": "lean"})
     cfg.check_runnable()
     monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")
-    with pytest.raises(ConfigError, match="`loss_impl`.*FSDP"):
+    cfg.check_runnable()  # lean runs under FSDP2 (tests/training/test_fsdp.py)
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")
+    with pytest.raises(ConfigError, match="`loss_impl`.*ZeRO-3"):
         cfg.check_runnable()
