@@ -11,6 +11,7 @@ import numpy as np
 from harness.report.benchmarks import Benchmark, slug
 from harness.report.rows import RowKey
 from harness.report.store import Result
+from profit_core.files import canonical_json
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,44 @@ class Table:
         return bench.id if sum(b.id == bench.id for b in self.benches) == 1 else slug(bench.task)
 
 
+def setting(r: Result) -> str:
+    """What a record measured besides the model: the task's version and every sampling setting (limit, generation
+    limit, repeats, temperature, ...). Records of two settings are never pooled in one cell."""
+    return canonical_json({"task_version": r.task_version, "sampling": r.sampling})
+
+
+def _choose_settings(results: list[Result]) -> tuple[list[Result], list[str]]:
+    """Per (row, task), the records of one setting: the one that scored the most questions (a full benchmark is
+    never replaced by a smaller slice), then the one with the most checkpoints, then the newest task version."""
+    notes = []
+    cells: dict[tuple, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        cells[(r.row, r.bench.task)][setting(r)].append(r)
+    def rank(item: tuple[str, list[Result]]) -> tuple:
+        name, records = item
+        return (max(r.n_scored or 0 for r in records), len({r.content_hash for r in records}),
+                str(records[0].task_version), name)
+
+    kept = []
+    for (row, _), by_setting in cells.items():
+        chosen, *others = sorted(by_setting.items(), key=rank, reverse=True)
+        kept += chosen[1]
+        for _, records in others:
+            r = records[0]
+            notes.append(f"{_name(row)}, {r.bench.label}: {len(records)} record(s) of another setting left out "
+                         f"({_describe(r)}); the cell uses {_describe(chosen[1][0])}")
+    return kept, sorted(notes)
+
+
+def _describe(r: Result) -> str:
+    limit = f"limit {r.sampling.get('limit')}" if r.sampling.get("limit") is not None else "all questions"
+    return (f"{r.n_scored if r.n_scored is not None else '?'} questions ({limit}), task version {r.task_version}, "
+            f"max_gen_toks {r.sampling.get('max_gen_toks')}, repeats {r.sampling.get('repeats')}")
+
+
 def select(results: list[Result], preset: str | None) -> tuple[list[Result], str, list[str]]:
-    """One sampling preset, one record per (model, task, eval seed): the table must compare like with like."""
+    """One sampling preset; per (row, task) one setting (`_choose_settings`); one record per (model, task, eval
+    seed): the table must compare like with like, and says what it left out and why."""
     notes = []
     counts = Counter(r.preset for r in results)
     if preset is None:
@@ -64,7 +101,8 @@ def select(results: list[Result], preset: str | None) -> tuple[list[Result], str
             listed = ", ".join(f"{p or '(none)'} ({counts[p]} records)" for p in sorted(counts))
             notes.append(f"the store holds several sampling presets: {listed}; reporting {preset!r} "
                          "(choose with --preset)")
-    kept = [r for r in results if r.preset == preset]
+    kept, setting_notes = _choose_settings([r for r in results if r.preset == preset])
+    notes += setting_notes
     newest: dict[tuple, Result] = {}
     for r in kept:
         ident = (r.content_hash, r.bench.task, str(r.eval_seed))

@@ -28,6 +28,7 @@ class Result:
     bench: Benchmark
     task_version: object
     n_docs: int | None
+    n_scored: int | None  # questions actually scored (after a limit)
     limit: object
     preset: str
     sampling: dict
@@ -149,6 +150,8 @@ def _result(file: str, raw: dict, aliases: dict[str, str]) -> tuple[Result | Non
         bench=benchmark_of(str(task["name"])),
         task_version=task.get("version"),
         n_docs=task.get("n_docs") if isinstance(task.get("n_docs"), int) else None,
+        n_scored=task.get("n_scored") if isinstance(task.get("n_scored"), int) else (
+            len(doc_ids) if doc_ids else None),
         limit=task.get("limit"),
         preset=str(sampling.get("preset", "")),
         sampling=sampling,

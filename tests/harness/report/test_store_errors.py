@@ -91,3 +91,21 @@ def test_a_newer_record_of_the_same_model_task_and_seed_supersedes_the_older(tmp
     report = build_report(store, tmp_path / "out")
     assert report.table.rows[0].cells["profit_gsm8k"].mean == 0.8
     assert any("1 older record(s) of the same model, task and seed were superseded" in n for n in report.notes)
+
+
+def test_a_smoke_run_never_replaces_or_joins_a_full_benchmark_cell(tmp_path):
+    store = tmp_path / "store"
+    for seed in (1, 2):
+        record(store, task="profit_gsm8k", scores=ones(6 + seed, 10), run=run("b", "sft", seed),
+               created="2026-01-01T00:00:00Z")
+    full = json.loads(next((store / "records").glob("*.json")).read_text(encoding="utf-8"))
+    smoke = {**full, "key": "smoke" + "0" * 19, "created": "2026-02-01T00:00:00Z",  # newer, 5 questions
+             "sampling": {**full["sampling"], "limit": 5}, "task": {**full["task"], "limit": 5, "n_scored": 5},
+             "metrics": {"acc": {"value": 1.0, "stderr": 0.0}},
+             "per_doc": {"doc_ids": list(range(5)), "scores": [[1]] * 5}}
+    (store / "records" / f"{smoke['key']}.json").write_text(json.dumps(smoke), encoding="utf-8")
+    report = build_report(store, tmp_path / "out", plots=False)
+    cell = report.table.rows[0].cells["profit_gsm8k"]
+    assert (cell.n, round(cell.mean, 4)) == (2, 0.75)  # the two full records (70%, 80%); the slice is not pooled
+    assert any("b / SFT, GSM8K: 1 record(s) of another setting left out (5 questions (limit 5)" in n and
+               "the cell uses 10 questions (all questions)" in n for n in report.notes)
