@@ -36,6 +36,8 @@ _SPECS = [
     TaskSpec("profit_math500", "MATH-500", "acc,none", 8192, 8, in_paper=True),
     TaskSpec("profit_aime24", "AIME'24", "acc,none", 32768, 32, in_paper=True),
     TaskSpec("profit_ifeval", "IFEval", "prompt_level_strict_acc,none", 8192, 8, in_paper=True),
+    TaskSpec("profit_arc_challenge", "ARC-C", "acc,none", 64, 1),
+    TaskSpec("profit_mmlu", "MMLU", "acc,none", 64, 1),
     TaskSpec("profit_gsm8k_cot_zeroshot", "GSM8K (0-shot)", "acc,none", 8192, 8),
     TaskSpec("profit_testbed", "Testbed", "acc,none", 96, 1),
     TaskSpec("profit_testbed_retention", "Retention", "acc,none", 96, 1),

@@ -22,6 +22,7 @@ class Cell:
     stderr: float | None
     n: int
     across_seeds: bool
+    values: tuple[float, ...] = ()  # each replicate's score (the per-seed spread)
 
 
 @dataclass
@@ -38,17 +39,28 @@ class Row:
 
 @dataclass
 class Table:
-    benches: list[Benchmark]
-    avg_benches: list[Benchmark]
+    benches: list[Benchmark]  # every column, full benchmarks and slices
+    avg_benches: list[Benchmark]  # the paper's five when all are scored in full (its Avg), else none
     avg_label: str
     rows: list[Row]
     preset: str
     notes: list[str] = field(default_factory=list)
+    partial: dict[str, int] = field(default_factory=dict)  # task -> questions, for columns scored on a slice
 
     @property
     def paper_avg(self) -> bool:
-        """True when Avg is the paper's: the mean of its five benchmarks."""
-        return len(self.avg_benches) == 5 and all(b.in_paper for b in self.avg_benches)
+        """True when the table has the paper's Avg: the mean of its five benchmarks, each scored in full."""
+        return bool(self.avg_benches)
+
+    @property
+    def main(self) -> list[Benchmark]:
+        """The columns that measure something: benchmarks scored in full."""
+        return [b for b in self.benches if b.task not in self.partial]
+
+    @property
+    def smoke(self) -> list[Benchmark]:
+        """Columns scored on a slice (a `limit`): a check that the task runs, not a measurement."""
+        return [b for b in self.benches if b.task in self.partial]
 
     def slug(self, bench: Benchmark) -> str:
         """File and CSV-column name of a benchmark; the task name's when two tasks are the same benchmark."""
@@ -117,10 +129,12 @@ def select(results: list[Result], preset: str | None) -> tuple[list[Result], str
 
 
 def pooled(results: list[Result]) -> Cell:
-    values = np.array([r.value for r in results], dtype=float)
+    ordered = sorted(results, key=lambda r: (str(r.train_seed), str(r.eval_seed), r.content_hash))
+    values = np.array([r.value for r in ordered], dtype=float)
     if len(values) >= 2:
-        return Cell(float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), len(values), True)
-    return Cell(float(values[0]), results[0].stderr, 1, False)
+        return Cell(float(values.mean()), float(values.std(ddof=1) / math.sqrt(len(values))), len(values), True,
+                    tuple(float(v) for v in values))
+    return Cell(float(values[0]), results[0].stderr, 1, False, (float(values[0]),))
 
 
 def combine(cells: list[Cell], sign: list[float] | None = None, scale: float = 1.0) -> Cell:
@@ -132,12 +146,17 @@ def combine(cells: list[Cell], sign: list[float] | None = None, scale: float = 1
     return Cell(mean, stderr, min(c.n for c in cells), all(c.across_seeds for c in cells))
 
 
-def _columns(results: list[Result]) -> tuple[list[Benchmark], list[Benchmark], str]:
+def _columns(results: list[Result]) -> tuple[list[Benchmark], dict[str, int], list[Benchmark]]:
+    """Every column; those scored on a slice (task -> questions); the Avg's columns: the paper's five when each
+    is scored in full (averaging a slice, or benchmarks the paper does not average, would dress noise up)."""
     benches = sorted({r.bench for r in results})
-    paper = [b for b in benches if b.in_paper]
-    if len({b.id for b in paper}) == 5 and len(paper) == 5:
-        return benches, paper, "Avg"
-    return benches, benches, "Avg (" + ", ".join(b.label for b in benches) + ")"
+    partial = {}
+    for bench in benches:
+        mine = [r for r in results if r.bench == bench]
+        if any(r.n_scored is not None and r.n_docs is not None and r.n_scored < r.n_docs for r in mine):
+            partial[bench.task] = max(r.n_scored for r in mine if r.n_scored is not None)
+    paper = [b for b in benches if b.in_paper and b.task not in partial]
+    return benches, partial, paper if len({b.id for b in paper}) == 5 and len(paper) == 5 else []
 
 
 def _reference(key: RowKey, sft: dict[tuple[str, str], RowKey]) -> RowKey | None:
@@ -147,7 +166,7 @@ def _reference(key: RowKey, sft: dict[tuple[str, str], RowKey]) -> RowKey | None
 
 
 def build_table(results: list[Result], preset: str) -> Table:
-    benches, avg_benches, avg_label = _columns(results)
+    benches, partial, avg_benches = _columns(results)
     grouped: dict[RowKey, dict[str, list[Result]]] = defaultdict(lambda: defaultdict(list))
     for r in results:
         grouped[r.row][r.bench.task].append(r)
@@ -166,7 +185,7 @@ def build_table(results: list[Result], preset: str) -> Table:
         thin = [f"{b.label} ({cells[b.task].n})" for b in benches if b.task in cells and cells[b.task].n < seeds]
         if thin:
             notes.append(f"{_name(key)}: fewer seeds than the row's {seeds} for {', '.join(thin)}")
-        if all(b.task in cells for b in avg_benches):
+        if avg_benches and all(b.task in cells for b in avg_benches):
             row.avg = combine([cells[b.task] for b in avg_benches], scale=1.0 / len(avg_benches))
         rows.append(row)
     sft = {}
@@ -181,7 +200,7 @@ def build_table(results: list[Result], preset: str) -> Table:
             row.delta = combine([row.avg, ref.avg], sign=[1.0, -1.0])
     if results and not sft:
         notes.append("no SFT row: Δ vs SFT and the significance tests are left empty")
-    return Table(benches, avg_benches, avg_label, rows, preset, notes)
+    return Table(benches, avg_benches, "Avg", rows, preset, notes, partial)
 
 
 def _name(key: RowKey) -> str:

@@ -41,7 +41,9 @@ def _write(path: Path, text: str, report: Report) -> None:
     report.files.append(path)
 
 
-def _significance(table: Table, out: Path, report: Report) -> None:
+def _significance(table: Table, out: Path, report: Report) -> dict:
+    """Write significance.csv; returns {(row key, task): +1 or -1} for the cells that differ from SFT's at
+    p < 0.05 (above or below it)."""
     comparisons, notes = compare_to_sft(table)
     table.notes.extend(notes)
 
@@ -61,6 +63,8 @@ def _significance(table: Table, out: Path, report: Report) -> None:
              "resamples": RESAMPLES, "seed": SEED} for c in comparisons]
     write_csv(out / "significance.csv", SIGNIFICANCE_FIELDS, rows)
     report.files.append(out / "significance.csv")
+    return {(c.row.key, c.bench.task): (1 if c.estimate.diff > 0 else -1) for c in comparisons
+            if c.p_value < 0.05 and c.bench.task not in table.partial}
 
 
 def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: str | None = None,
@@ -85,13 +89,13 @@ def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: st
     table = build_table(results, preset)
     table.notes[:0] = loaded.notes + select_notes
     report = Report(records=len(results), table=table)
-    _significance(table, out, report)  # first: its notes belong in the footer
+    significant = _significance(table, out, report)  # first: its notes belong in the footer
 
-    shown, has_reported = display_rows(table, paper_rows() if paper_table else [])
+    shown, smoke, has_reported = display_rows(table, paper_rows() if paper_table else [], significant)
     footer = footer_lines(table, has_reported)
-    _write(out / "leaderboard.md", markdown(table, shown, footer), report)
-    _write(out / "leaderboard.csv", csv_text(table, shown), report)
-    _write(out / "leaderboard.tex", latex(table, shown, footer), report)
+    _write(out / "leaderboard.md", markdown(table, shown, smoke, footer), report)
+    _write(out / "leaderboard.csv", csv_text(table, shown, smoke), report)
+    _write(out / "leaderboard.tex", latex(table, shown, smoke, footer), report)
 
     report.notes.extend(table.notes)
     if plots:

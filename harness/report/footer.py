@@ -34,7 +34,8 @@ def _versions(dicts: list[dict]) -> str:
 def footer_lines(table: Table, reported: bool) -> list[str]:
     results = [r for row in table.rows for rs in row.results.values() for r in rs]
     cells = [c for row in table.rows for c in row.cells.values()]
-    lines = ["Accuracy in %, mean ± standard error; bold: the best of our rows in each column."]
+    lines = ["Accuracy in %, mean ± standard error [lowest–highest seed]; nothing is bold: a best-of-column "
+             "mark would call noise a winner."]
     if all(c.across_seeds for c in cells):
         lines.append("±: standard error across seeds (std of the per-seed scores / √n).")
     elif not any(c.across_seeds for c in cells):
@@ -42,15 +43,15 @@ def footer_lines(table: Table, reported: bool) -> list[str]:
     else:
         lines.append("±: across seeds (std of the per-seed scores / √n) where a cell pools 2 or more seeds, "
                      "else the evaluator's item-level standard error.")
-    k = len(table.avg_benches)
+    lines.append(f"▲ / ▼: above / below SFT on the same base at p < 0.05, over training seeds and questions "
+                 f"({LEVEL:.0%} intervals and p-values of every cell in significance.csv); p ≥ 2/C(k+m, k) for k vs "
+                 f"m runs, so a mark needs at least {seeds_needed()} runs per side.")
     if table.paper_avg:
-        lines.append(f"Avg: unweighted mean of the five paper benchmarks, as in the paper; ± = √(Σ se²)/{k}.")
+        lines.append("Avg: unweighted mean of the five paper benchmarks, as in the paper; ± = √(Σ se²)/5. Δ vs SFT: "
+                     "Avg minus the Avg of SFT on the same base model, ± = √(se² + se_SFT²).")
     else:
-        lines.append(f"Avg: unweighted mean of the {k} benchmark(s) shown (the five paper benchmarks are not all "
-                     f"present); ± = √(Σ se²)/{k}.")
-    lines.append(f"Δ vs SFT: Avg minus the Avg of SFT on the same base model, ± = √(se² + se_SFT²); per-benchmark "
-                 f"{LEVEL:.0%} intervals and p-values over training seeds and questions in significance.csv, "
-                 f"p ≥ 2/C(k+m, k) for k vs m runs (below 0.05 needs {seeds_needed()} runs per side).")
+        lines.append("No Avg and no Δ column: the paper's Avg is the mean of its five benchmarks scored in full, and "
+                     "this table does not hold all five (an average of other columns would mix what they measure).")
     by_bench: dict[str, list[str]] = defaultdict(list)
     for bench in table.benches:
         mine = [r for r in results if r.bench == bench]

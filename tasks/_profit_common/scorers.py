@@ -180,3 +180,59 @@ def empty_verdict(scorer: str, doc: dict) -> dict:
     if scorer in PARSES_LATEX:
         return {"acc": 0.0, "exact_match": 0.0}
     return SCORERS[scorer](doc, "")
+
+
+# ---------------------------------------------------------------------------------------- ARC-Challenge / MMLU
+# Multiple choice answered with a letter (profit_arc_challenge, profit_mmlu). One reading of the response, in order:
+#   1. an explicit answer statement, "answer" + ("is" | "would be" | ":") + the letter: "Answer: D", "ANSWER: (c)",
+#      "The correct answer is **B**.", "**Answer:** A". The LAST one counts (a model may correct itself);
+#   2. else a letter that opens the response: "B", "(B)", "**C**", "b.", "D) Mercury", "[A]", unless the response
+#      lists the options ("A) ...\nB) ...": lines opening with two or more different option letters), which small
+#      models do instead of answering;
+#   3. else no answer (wrong).
+# Only the doc's own letters count ("ABCD"; "ABC" or "ABCDE" for a few ARC questions). An upper-case letter must end
+# there ("B because", "B." but not "Because"); a lower-case one, and any letter that opens the response, must stand
+# alone: followed by punctuation, a line break or the end, so that the article in "A plant makes food" or "the answer
+# is a cell wall" is not read as an answer. Explicit statements are searched in the answer tail (the last 8192
+# characters), the opening letter in the first 256, option lists in the first 2048; every pattern is linear (no two
+# adjacent quantifiers share a character), so a response of any size is read in milliseconds.
+_MC_HEAD_CHARS = 256
+_MC_LIST_CHARS = 2048
+_MC_WRAP = r"[\s(\[*_$\"'#>:]*"  # brackets, bold/italic, quotes, headings, a colon ("answer is: B") before the letter
+_MC_ALONE = r"(?=[.)\]*_:,;!?\"'\n]|[ \t]*(?:\n|$))"  # the letter stands alone: punctuation, line end or text end
+
+
+@lru_cache(maxsize=16)
+def _mc_patterns(letters: str) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    upper, lower = f"[{re.escape(letters.upper())}]", f"[{re.escape(letters.lower())}]"
+    statement = re.compile(
+        r"(?i:answer)[*_]*(?:[ \t]+(?i:is|would[ \t]+be)|[ \t]*:)" + _MC_WRAP
+        + rf"(?:({upper})(?![A-Za-z0-9])|({lower}){_MC_ALONE})"
+    )
+    opening = re.compile(r"\A" + _MC_WRAP + rf"({upper}|{lower}){_MC_ALONE}")
+    option_line = re.compile(rf"(?m)^[ \t*_#>(\[]*({upper})[).:\]]")
+    return statement, opening, option_line
+
+
+def choice_letter(response: str, letters: str = "ABCD") -> str | None:
+    """The answer letter (upper case) read from a multiple-choice response, or None (rules above)."""
+    statement, opening, option_line = _mc_patterns(letters)
+    last = None
+    for match in statement.finditer(answer_tail(response)):
+        last = match
+    if last is not None:
+        return (last.group(1) or last.group(2)).upper()
+    first = opening.match(response[:_MC_HEAD_CHARS])
+    if first is None or len(set(option_line.findall(response[:_MC_LIST_CHARS]))) > 1:
+        return None
+    return first.group(1).upper()
+
+
+def score_multiple_choice(doc: dict, response: str) -> dict:
+    """`acc`: the letter read from the response is the gold one; `answered`: a letter was read at all (separates
+    "forgot the facts" from "stopped answering with a letter")."""
+    letter = choice_letter(response, doc["letters"])
+    return {"acc": float(letter == doc["answer"]), "answered": float(letter is not None)}
+
+
+SCORERS["multiple_choice"] = score_multiple_choice

@@ -54,7 +54,7 @@ def test_every_plot_renders_beside_its_csv(store_with_logs):
     plots = root / "out" / "plots"
     names = sorted(p.name for p in plots.iterdir())
     assert names == sorted(f"{stem}.{ext}" for ext in ("png", "csv") for stem in (
-        "acc_vs_tau_gsm8k", "acc_vs_tau_testbed", "acc_vs_tau_avg", "higher_vs_lower", "training_curves",
+        "acc_vs_tau_gsm8k", "acc_vs_tau_testbed", "higher_vs_lower", "training_curves",
         "token_p_hist"))
     for png in plots.glob("*.png"):
         assert _is_png(png), png

@@ -60,7 +60,7 @@ def test_partial_store_reports_what_it_can_and_says_what_it_skipped(tmp_path, ca
                      "b / SFT: no result for MATH-500"):
         assert expected in md and expected in captured.err
     assert ".tmp-being-written" not in md
-    assert "| b | SFT | – | – | 1 | 60.0 ± 24.5 | – | – | – |" in md
+    assert "| b | SFT | – | – | 1 | 60.0 ± 24.5 | – |" in md
 
 
 def test_mixed_presets_never_share_a_table(tmp_path):
