@@ -65,8 +65,10 @@ class LocalSlurm:
         os.chmod(munge / "munge.key", 0o400)
         (self.root / "slurm.conf").write_text(_conf(self.root, socket.gethostname(), os.cpu_count() or 1))
         conf = str(self.root / "slurm.conf")
-        self._spawn(["munged", "--foreground", "--force", f"--socket={munge}/munge.socket", f"--key-file={munge}/munge.key",
-                     f"--pid-file={munge}/munged.pid", f"--log-file={munge}/munged.log", f"--seed-file={munge}/seed"])
+        # --force: pytest's temporary folders sit below /tmp, which munged would refuse as insecure.
+        self._spawn(["munged", "--foreground", "--force", f"--socket={munge}/munge.socket",
+                     f"--key-file={munge}/munge.key", f"--pid-file={munge}/munged.pid",
+                     f"--log-file={munge}/munged.log", f"--seed-file={munge}/seed"])
         time.sleep(1)
         self._spawn(["slurmctld", "-D", "-f", conf])
         time.sleep(2)
