@@ -80,6 +80,12 @@ class EvalSettings:
 
 
 @dataclass
+class ReportSettings:
+    select_on: str = _f("", "a held-out task: the report also shows each method at its best training setting chosen "
+                            "on it (for sweeps), never on the test split.")
+
+
+@dataclass
 class PipelineConfig:
     """One experiment: every field is documented in the README (Pipeline config)."""
 
@@ -104,6 +110,7 @@ class PipelineConfig:
     )
     seeds: list = _f([0], "training seeds; every method runs once per seed.")
     eval: EvalSettings = field(default_factory=EvalSettings, metadata={"help": "what to score and how."})
+    report: ReportSettings = field(default_factory=ReportSettings, metadata={"help": "report options."})
     executor: str = _f("local", f"where the jobs run: {', '.join(EXECUTORS)}.")
     workers: int = _f(0, "executor local: jobs at a time, each with its share of the cores (0: one per core).")
     slurm: SlurmSettings = field(default_factory=SlurmSettings, metadata={"help": "executor slurm: cluster settings."})
@@ -135,7 +142,8 @@ class PipelineConfig:
         for key in raw:
             if key not in known:
                 fail(f"unknown field `{key}` (known: {', '.join(sorted(known))})")
-        cfg = PipelineConfig(**{k: v for k, v in raw.items() if k not in ("eval", "slurm")})
+        cfg = PipelineConfig(**{k: v for k, v in raw.items() if k not in ("eval", "slurm", "report")})
+        cfg.report = _build(ReportSettings, raw.get("report") or {}, "report", fail)
         cfg.eval = _build(EvalSettings, raw.get("eval") or {}, "eval", fail)
         cfg.slurm = _build(SlurmSettings, raw.get("slurm") or {}, "slurm", fail)
         cfg.eval.tasks = [_build(EvalTask, t if isinstance(t, dict) else {"name": t}, "eval.tasks", fail)

@@ -66,5 +66,7 @@ def build_graph(cfg: PipelineConfig, bases: dict[str, Path], trainings: list[Tra
         jobs.append(Job("analysis", "analysis", spec, needs))
         report_needs += ("analysis",)
     if evals:  # a pipeline that scores nothing has nothing to report
-        jobs.append(Job("report", "report", {"store": cfg.store, "out": cfg.report_dir}, report_needs))
+        options = {"select_on": cfg.report.select_on} if cfg.report.select_on else {}
+        jobs.append(Job("report", "report", {"store": cfg.store, "out": cfg.report_dir, "options": options},
+                        report_needs))
     return jobs

@@ -1,0 +1,41 @@
+"""Each method at its own best setting, chosen on held-out questions, never on the test split."""
+
+from harness.report.api import build_report
+from tests.harness.report.storefactory import ones, record, run
+
+
+def swept(base, objective, seed, lr):
+    r = run(base, objective, seed)
+    return {**r, "config": {"learning_rate": lr, "seed": seed, "data": "sft.jsonl"},
+            "data": {"sha256": "d" * 64}}
+
+
+def test_the_setting_is_chosen_on_the_held_out_task_not_on_the_test(tmp_path):
+    store = tmp_path / "store"
+    # dev / test accuracy (of 10) by method and learning rate: the best-on-test rate is never the best on dev.
+    scores = {("sft", 1e-4): (5, 9), ("sft", 3e-4): (7, 6),
+              ("profit", 1e-4): (8, 5), ("profit", 3e-4): (4, 10)}
+    for (objective, lr), (dev, test) in scores.items():
+        for seed in (1, 2):
+            r = swept("b", objective, seed, lr)
+            path = f"/ckpt/b-{objective}-{lr}-{seed}"
+            record(store, task="profit_testbed_dev", scores=ones(dev, 10), run=r, model_path=path)
+            record(store, task="profit_testbed", scores=ones(test, 10), run=r, model_path=path)
+    report = build_report(store, tmp_path / "out", plots=False, select_on="profit_testbed_dev")
+    md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
+    assert "| b | SFT | – | – | learning_rate=0.0003 | 2 | 2 | 70.0 ± 0.0 [70.0–70.0] | 60.0 ± 0.0 [60.0–60.0] |" in md
+    assert "| b | ProFit | higher | 0.1 | learning_rate=0.0001 | 2 | 2 | 80.0 ± 0.0 [80.0–80.0] | " in md
+    assert "Each method at its own best setting, chosen on " in md
+    # The main table still shows every setting, each compared with SFT at the same setting.
+    assert md.count("| b | ProFit | higher | 0.1 |") == 3
+    sig = (tmp_path / "out" / "significance.csv").read_text(encoding="utf-8").splitlines()
+    best = [line for line in sig if line.startswith("each at its best on profit_testbed_dev")]
+    assert len(best) == 1 and ",learning_rate=0.0001,learning_rate=0.0003,Testbed,profit_testbed," in best[0]
+    assert report.table is not None
+
+
+def test_without_the_held_out_task_there_is_no_best_table(tmp_path):
+    store = tmp_path / "store"
+    record(store, task="profit_testbed", scores=ones(5, 10), run=swept("b", "sft", 1, 1e-4))
+    report = build_report(store, tmp_path / "out", plots=False, select_on="profit_testbed_dev")
+    assert "select_on profit_testbed_dev: no record of that task, so no best-setting table" in report.notes
