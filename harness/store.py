@@ -169,6 +169,21 @@ class Store:
         self.set_aside.append(message)
         log.warning("%s", message)
 
+    def reproduces(self, reference: Store) -> tuple[list[str], list[str], list[str]]:
+        """(identical, differing, new) keys of this store's records against `reference`'s: identical when the
+        reference holds the same key (same checkpoint content, task, settings) with the same metrics and per-question
+        scores."""
+        identical, differing, new = [], [], []
+        for mine in self.iter_records():
+            theirs = reference.get(mine["key"])
+            if theirs is None:
+                new.append(mine["key"])
+            elif (mine["metrics"], mine.get("per_doc")) == (theirs["metrics"], theirs.get("per_doc")):
+                identical.append(mine["key"])
+            else:
+                differing.append(mine["key"])
+        return identical, differing, new
+
     @contextlib.contextmanager
     def claim(self, key: str) -> Iterator[bool]:
         """Yields True while this process holds the key's lock, False when another live process holds it."""

@@ -49,4 +49,9 @@ def _main(argv: list[str]) -> int:
     print(f"done in {t['total_s']:.0f} s: trained {len(summary['trained'])}, reused {len(summary['skipped'])}; "
           f"{summary['records']} evaluation records; report in {cfg.report_dir}/")
     print("job seconds: " + json.dumps({k: round(v, 1) for k, v in t.items()}))
+    if "reproduced" in summary:
+        same, differ, new = summary["reproduced"]
+        print(f"reproduced: {len(same)} of {len(same) + len(differ) + len(new)} records identical to the reference "
+              f"{cfg.reference}" + (f"; {len(differ)} differ (e.g. {differ[0]})" if differ else "")
+              + (f"; {len(new)} not in it" if new else ""))
     return 0

@@ -111,6 +111,8 @@ class PipelineConfig:
     seeds: list = _f([0], "training seeds; every method runs once per seed.")
     eval: EvalSettings = field(default_factory=EvalSettings, metadata={"help": "what to score and how."})
     report: ReportSettings = field(default_factory=ReportSettings, metadata={"help": "report options."})
+    reference: str = _f("", "a results store to compare this run's records with at the end (e.g. the committed "
+                            "results): the run says how many it reproduced exactly.")
     executor: str = _f("local", f"where the jobs run: {', '.join(EXECUTORS)}.")
     workers: int = _f(0, "executor local: jobs at a time, each with its share of the cores (0: one per core).")
     slurm: SlurmSettings = field(default_factory=SlurmSettings, metadata={"help": "executor slurm: cluster settings."})

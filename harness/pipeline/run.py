@@ -163,4 +163,6 @@ def run(cfg: PipelineConfig, *, progress: bool = True) -> dict:
     }
     if outcome.failed or outcome.blocked:
         raise PipelineFailed(outcome)
+    if cfg.reference:
+        summary["reproduced"] = Store(cfg.store).reproduces(Store(cfg.reference))
     return summary
