@@ -92,8 +92,9 @@ def _fresh(kind: str, spec: dict) -> bool:
     store = Store(spec["store"])
     if kind == "analysis":
         return store.token_analysis_path.is_file() and store.pipeline_state().get(kind) == _analysis_digest(spec)
-    return (Path(spec["out"]) / "leaderboard.md").is_file() and store.pipeline_state().get(kind) == _report_digest(
-        spec)
+    out = Path(spec["out"])
+    return all((out / name).is_file() for name in ("leaderboard.md", "index.html")) and \
+        store.pipeline_state().get(kind) == _report_digest(spec)
 
 
 # ---- the runners ------------------------------------------------------------------------------------------------

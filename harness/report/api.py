@@ -8,6 +8,7 @@ from pathlib import Path
 from harness.report.aggregate import Table, build_table, select
 from harness.report.best import best_table
 from harness.report.footer import footer_lines
+from harness.report.page import page_html
 from harness.report.plots.canvas import write_csv
 from harness.report.plots.tau import acc_vs_tau, higher_vs_lower
 from harness.report.plots.tokens import token_hist
@@ -81,7 +82,7 @@ def _comparisons(compared: str, table: Table) -> tuple[list[dict], dict]:
 
 def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: str | None = None,
                  plots: bool = True, select_on: str | None = None) -> Report:
-    """Write leaderboard.{md,csv,tex}, significance.csv and plots/ under `out` from the records in `store`.
+    """Write leaderboard.{md,csv,tex}, index.html, significance.csv and plots/ under `out` from the records in `store`.
 
     paper_table: add the paper's reported rows for matching base models. preset: the sampling preset to report
     (default: the one most records use). plots: False writes the tables only (plots cost most of the time).
@@ -122,6 +123,8 @@ def build_report(store: Path, out: Path, *, paper_table: bool = True, preset: st
     report.notes.extend(table.notes)
     if plots:
         _plots(table, store, out / "plots", report)
+    _write(out / "index.html", page_html(table, shown, smoke, footer, sections,
+                                         [f for f in report.files if f.suffix == ".png"]), report)
     return report
 
 

@@ -18,6 +18,8 @@ Writes under --out:
                                  cells mean ± stderr in % [per-seed range], ▲/▼ where the seed-aware test
                                  says p < 0.05 against SFT, settings in the footer; benchmarks scored on a slice
                                  in a separate smoke table
+  index.html                     the same tables as one self-contained page (no network): sortable, filterable,
+                                 each cell showing the records behind it; the plots inline
   significance.csv               each method vs SFT on the same base, per benchmark: difference, 95% interval and
                                  p-value over training seeds and questions (p >= the permutation floor)
   plots/*.png + *.csv            accuracy vs τ per benchmark and Avg, higher vs lower (paper Fig. 4), training

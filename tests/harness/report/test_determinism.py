@@ -17,7 +17,7 @@ def test_two_runs_are_byte_identical(tmp_path):
     build_report(store, tmp_path / "a")
     build_report(store, tmp_path / "b")
     a, b = _tree(tmp_path / "a"), _tree(tmp_path / "b")
-    assert a.keys() == b.keys() and len(a) == 13  # 12 outputs (no Avg plot: not the paper's five) and the marker
+    assert a.keys() == b.keys() and len(a) == 14  # 13 outputs (no Avg plot: not the paper's five) and the marker
     assert [name for name in a if a[name] != b[name]] == []
     assert b"Software" not in a["plots/acc_vs_tau_gsm8k.png"]  # no matplotlib version stamp
 
