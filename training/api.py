@@ -190,7 +190,12 @@ def _train(config, out, checkpoint, tokenizer, renderer, model, dataset, stats, 
 
     collator = PackedCollator() if config.padding_free else PaddedCollator(tokenizer.pad_token_id)
     log_path = train_log.path_of(out)
-    logs = [log_path, *out.glob(f"{token_log.PREFIX}*.jsonl")]
+    # Each rank restarts or cuts back only the logs it writes: another rank may already be writing its own.
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    logs = [token_log.path_of(out, rank)]
+    if rank == 0:
+        ours = {token_log.path_of(out, r) for r in range(world)}
+        logs += [log_path, *(p for p in out.glob(f"{token_log.PREFIX}*.jsonl") if p not in ours)]
     for path in logs:
         if checkpoint is None:
             path.unlink(missing_ok=True)

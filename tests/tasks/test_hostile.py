@@ -98,6 +98,7 @@ def test_a_timeout_costs_the_time_limit_only(task_manager, monkeypatch):
     from _profit_common.bounds import refusal
 
     assert refusal(SLOW_TO_PARSE) is None
+    monkeypatch.delenv("PROFIT_TOKENIZER", raising=False)  # no `truncated` metric: the verdicts alone are compared
     quick = sandbox.ScoringSandbox(timeout_s=1)
     monkeypatch.setattr(sandbox, "_shared", quick)
     try:
