@@ -18,7 +18,7 @@ from .files import write_json
 from .model_folder import looks_like_model
 
 MARKER = ".profit-folder.json"
-KINDS = ("store", "report", "runs")
+KINDS = ("store", "report", "runs", "lm-eval")
 
 
 class FolderError(UserError):

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from profit_core.errors import UserError
+from profit_core.hub import HubModelError, is_hub_id, resolve_model
 from profit_core.model_folder import ModelFolderError, check_model_folder
 from training.objectives import ObjectiveConfig
 
@@ -60,8 +61,10 @@ def _f(default, help_text: str, **kw):
 class TrainConfig:
     """Everything `profit train` needs; see `profit train --help` for each field."""
 
-    model: str = _f("", "base model: a local Hugging Face folder (config.json, weights, tokenizer).")
-    base_model_name: str = _f("", "short label for tables (default: the model folder's name).")
+    model: str = _f("", "base model: a local Hugging Face folder (config.json, weights, tokenizer), or a hub id "
+                        "org/name (fetched into the HF cache with PROFIT_ONLINE=1; offline, an error says what to "
+                        "download).")
+    base_model_name: str = _f("", "short label for tables (default: the model folder's name, or the hub id).")
     data: str = _f("", "training data: a local .jsonl, .json or .parquet file.")
     data_format: str = _f("auto", f"row format: {', '.join(DATA_FORMATS)} (auto: from the first row's keys).")
     chat_template: str = _f(
@@ -183,10 +186,12 @@ class TrainConfig:
 
     def check_runnable(self, model: bool = True) -> None:
         """The checks that need the file system: run before anything heavy loads. model=False skips the model
-        folder's (one that a pipeline builds before it trains)."""
+        folder's (one that a pipeline builds before it trains). A hub id in `model` is resolved here
+        (profit_core/hub.py): `model` becomes its local snapshot folder and `base_model_name` keeps the id."""
         if not self.model:
             raise ConfigError("config field `model`: required (a local model folder)")
         if model:
+            self.resolve_model()
             try:
                 check_model_folder(self.model)
             except ModelFolderError as err:
@@ -213,6 +218,16 @@ class TrainConfig:
         template = self.chat_template
         if template not in ("auto", "chatml") and not Path(template).is_file():
             raise ConfigError(f"config field `chat_template`: {template!r} is neither auto, chatml nor a file")
+
+    def resolve_model(self) -> None:
+        """A hub id in `model` -> its local folder (offline: a ConfigError saying what to download where)."""
+        try:
+            folder, hub_id = resolve_model(self.model, "config field `model`:")
+        except HubModelError as err:
+            raise ConfigError(str(err)) from None
+        if hub_id is not None:
+            self.base_model_name = self.base_model_name or hub_id
+            self.model = str(folder)
 
     # ---- construction -------------------------------------------------------------------------------------------
 
@@ -267,6 +282,8 @@ class TrainConfig:
         out = {k: v for k, v in self.to_dict().items() if k not in NOT_HASHED}
         for key in ("model", "data"):
             out[key] = str(Path(out[key]).resolve()) if out[key] else ""
+        if is_hub_id(self.model) and not Path(self.model).exists():  # not resolved yet (profit train --dry-run)
+            out["model"] = self.model
         if out["chat_template"] not in ("auto", "chatml"):
             out["chat_template"] = hashlib.sha256(Path(out["chat_template"]).read_bytes()).hexdigest()
         return out
@@ -277,6 +294,8 @@ class TrainConfig:
 
     @property
     def label(self) -> str:
+        if not self.base_model_name and is_hub_id(self.model) and not Path(self.model).exists():
+            return self.model
         return self.base_model_name or Path(self.model.rstrip("/")).name
 
 

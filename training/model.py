@@ -1,4 +1,5 @@
-"""Load the tokenizer and the causal LM from a local folder, and wrap it with LoRA adapters when asked."""
+"""Load the tokenizer and the causal LM from a local folder (a hub id resolved to one first: profit_core/hub.py),
+and wrap it with LoRA adapters when asked."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.float32, "fp16": torch.float32, "
 def load_tokenizer(cfg: TrainConfig):
     from transformers import AutoTokenizer
 
+    cfg.resolve_model()  # a no-op once check_runnable ran
     try:
         tokenizer = AutoTokenizer.from_pretrained(cfg.model)
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -32,6 +34,7 @@ def load_tokenizer(cfg: TrainConfig):
 def load_model(cfg: TrainConfig):
     from transformers import AutoModelForCausalLM
 
+    cfg.resolve_model()
     try:
         model = AutoModelForCausalLM.from_pretrained(
             cfg.model, dtype=DTYPES[cfg.precision], attn_implementation=cfg.attn_implementation

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import __version__ as HARNESS_VERSION
+from harness.evaluate import lm_eval_output
 from harness.evaluate import record as records
 from harness.evaluate import sampling as presets
-from harness.evaluate.backends import Backend, make_backend
+from harness.evaluate.backends import Backend, check_backend, make_backend
 from harness.evaluate.checkpoint import Checkpoint
-from harness.evaluate.engine import EngineSettings
+from harness.evaluate.engine import EngineSettings, lora_rank_bound
 from harness.evaluate.tasks import TaskCatalog, TaskInfo, configure
 from harness.store import Store, record_key
 from profit_core.errors import UserError
@@ -79,9 +80,11 @@ def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: s
          limit: int | float | None = None, shard: str | tuple[int, int] | None = None,
          include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
          apply_chat_template: bool = True, task_settings: dict[str, dict] | None = None,
-         engine: EngineSettings | None = None) -> tuple[list[WorkItem], TaskCatalog]:
+         engine: EngineSettings | None = None, base: str | Path | None = None) -> tuple[list[WorkItem], TaskCatalog]:
     """The work list of this shard, validated; nothing is run.
 
+    checkpoints: model folders, hub ids (`org/name`, see profit_core/hub.py) or PEFT adapter folders; `base` is
+    the base model of the adapters among them (default: each adapter's own base_model_name_or_path).
     task_settings: per requested task or group name, `limit` / `max_gen_toks` overriding the call-wide values, so
     one call (one engine start) can score a full task and a small slice of another.
     engine: the engine settings (their length bound and prompt allowance). A task whose generation limit does not
@@ -97,7 +100,10 @@ def plan(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, sampling: s
     task_settings = task_settings or {}
     for name, own in task_settings.items():
         check_limit(own.get("limit"), f"limit of {name}")
-    ckpts = [Checkpoint.open(p) for p in checkpoints]
+    ckpts = [Checkpoint.open(p, base=base) for p in checkpoints]
+    if base is not None and not any(c.is_adapter for c in ckpts):
+        raise UserError(f"--base {base}: none of the checkpoints is a PEFT adapter folder (adapter_config.json), "
+                        "so there is nothing to apply to a base model")
     catalog = TaskCatalog(list(include_paths))
     unknown = sorted(set(task_settings) - set(tasks))
     if unknown:
@@ -135,36 +141,55 @@ def evaluate(checkpoints: Sequence[str | Path], tasks: Sequence[str], *, samplin
              seed: int = 1234, shard: str | tuple[int, int] | None = None, engine_kwargs: dict | None = None,
              include_paths: Sequence[str | Path] = (), max_gen_toks: int | None = None, repeats: int | None = None,
              apply_chat_template: bool = True, port: int | None = None,
-             task_settings: dict[str, dict] | None = None) -> list[dict]:
-    """Records for every (checkpoint, task) of this shard, computing the missing ones. See the module docstring."""
+             task_settings: dict[str, dict] | None = None, base: str | Path | None = None,
+             output_path: str | Path | None = None) -> list[dict]:
+    """Records for every (checkpoint, task) of this shard, computing the missing ones. See the module docstring.
+
+    output_path: also write lm-eval's own results and samples files there, for every record of this call, cached
+    or computed (harness/evaluate/lm_eval_output.py)."""
     go_offline()
     engine = EngineSettings.from_kwargs(engine_kwargs)
     items, catalog = plan(checkpoints, tasks, sampling=sampling, seed=seed, limit=limit, shard=shard,
                           include_paths=include_paths, max_gen_toks=max_gen_toks, repeats=repeats,
-                          apply_chat_template=apply_chat_template, task_settings=task_settings, engine=engine)
-    settings_for = group_settings(items, engine)
+                          apply_chat_template=apply_chat_template, task_settings=task_settings, engine=engine,
+                          base=base)
+    check_backend(backend, [it.ckpt for it in items])
+    settings_for = group_settings(items, engine, lora=backend != "hf")
+    if output_path is not None:
+        lm_eval_output.check_folder(output_path, store)
     db = Store(store).check(create=True)  # a bad store path fails now, not after the evaluation ran
     todo = [it for it in items if not db.has(it.key)]
     log.info("%d work items in this shard: %d stored, %d to run", len(items), len(items) - len(todo), len(todo))
     # Grouping by engine group, then checkpoint, keeps one engine per architecture and one weight load per checkpoint.
     order = {g: i for i, g in enumerate(dict.fromkeys(it.ckpt.engine_group for it in todo))}
-    todo.sort(key=lambda it: (order[it.ckpt.engine_group], str(it.ckpt.path)))
+    # Within a group, a base model's adapters follow it: its weights stay in the engine while they run.
+    todo.sort(key=lambda it: (order[it.ckpt.engine_group], str(it.ckpt.weights_path), it.ckpt.is_adapter,
+                              str(it.ckpt.path)))
     if todo:
         with make_backend(backend, settings_for, seed, port=port) as be:
             deferred = [it for it in todo if not _run_claimed(be, catalog, db, it, seed)]
             _finish_deferred(be, catalog, db, deferred, seed)
-    return [db.get(it.key) for it in items]
+    records = [db.get(it.key) for it in items]
+    if output_path is not None:
+        lm_eval_output.check_folder(output_path, store, create=True)
+        lm_eval_output.write(Path(output_path), list(zip(items, records)), db)
+    return records
 
 
-def group_settings(items: list[WorkItem], engine: EngineSettings) -> Callable[[Checkpoint], EngineSettings]:
+def group_settings(items: list[WorkItem], engine: EngineSettings,
+                   lora: bool = True) -> Callable[[Checkpoint], EngineSettings]:
     """The resolved engine settings of each engine group (checked now, before any engine starts): its length is
-    what its longest generation needs, within its models' positions."""
+    what its longest generation needs, within its models' positions; with LoRA adapters in it (and `lora`, for the
+    vLLM backends) LoRA is on, its max_lora_rank covering their ranks."""
     by_group: dict[str, EngineSettings] = {}
     for group in dict.fromkeys(it.ckpt.engine_group for it in items):
         mine = [it for it in items if it.ckpt.engine_group == group]
         positions = min((it.ckpt.max_positions for it in mine if it.ckpt.max_positions), default=None)
         by_group[group] = engine.resolved(longest_generation=max(it.sampling["max_gen_toks"] for it in mine),
                                           model_limit=positions)
+        ranks = [it.ckpt.lora_rank for it in mine if it.ckpt.is_adapter]
+        if lora and ranks:
+            by_group[group].max_lora_rank = lora_rank_bound(max(ranks))
     return lambda ckpt: by_group[ckpt.engine_group]
 
 
@@ -211,10 +236,10 @@ def _run(be: Backend, catalog: TaskCatalog, db: Store, it: WorkItem, seed: int) 
     t0 = time.perf_counter()
     log.info("%s / %s: %s", it.ckpt.label, it.info.name, it.key)
     lm = be.model_for(it.ckpt)
-    apply_scoring_env(tokenizer=it.ckpt.path)
+    apply_scoring_env(tokenizer=it.ckpt.tokenizer_path)
     task = catalog.load(it.info.name)
     configure(task, it.sampling, presets.generation_kwargs(it.sampling))
-    counter = _GenerationCounter(lm, it.ckpt.path)
+    counter = _GenerationCounter(lm, it.ckpt.tokenizer_path)
     t_eval = time.perf_counter()
     try:
         with be.guard():

@@ -16,6 +16,9 @@ examples:
   profit eval runs/profit-tau0.1 --tasks profit_paper5 --sampling paper
   profit eval ckpt_a ckpt_b --tasks profit_gsm8k --backend vllm-server --limit 20
   profit eval runs/* --tasks profit_paper5 --shard 2/8          # worker 2 of 8, no coordination needed
+  profit eval runs/lora-adapter --tasks profit_gsm8k            # a PEFT adapter, on its base, unmerged
+  profit eval runs/sft --tasks profit_gsm8k --output-path results/lm_eval   # + lm-eval's own result files
+  PROFIT_ONLINE=1 profit eval Qwen/Qwen3-0.6B --tasks profit_gsm8k         # a hub id, fetched into the HF cache
   profit eval --list
 """
 
@@ -56,7 +59,12 @@ def _engine_arg(text: str) -> tuple[str, object]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="profit eval", description=__doc__, epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoints", nargs="*", help="Hugging Face model folders (training output or a base model)")
+    p.add_argument("checkpoints", nargs="*",
+                   help="Hugging Face model folders (training output or a base model), PEFT adapter folders "
+                        "(scored on their base, unmerged), or hub ids org/name (offline: an error says what to "
+                        "download; PROFIT_ONLINE=1 fetches them into the HF cache)")
+    p.add_argument("--base", default=None, metavar="MODEL",
+                   help="base model of the adapter checkpoints (default: each adapter's base_model_name_or_path)")
     p.add_argument("--tasks", default="profit_paper5", help="comma-separated tasks or groups (default: profit_paper5)")
     p.add_argument("--backend", choices=BACKENDS, default="vllm",
                    help="vllm: engine in this process; vllm-server: `vllm serve` on 127.0.0.1 + HTTP client; "
@@ -64,6 +72,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sampling", choices=list(PRESETS), default="greedy",
                    help="paper: T=0.7 top-p 0.8 top-k 20, 8 samples (AIME'24 32), long limits; greedy: T=0, 1 sample")
     p.add_argument("--store", type=Path, default=Path("results/store"), help="results store folder")
+    p.add_argument("--output-path", type=Path, default=None, metavar="DIR",
+                   help="also write lm-eval's own results_*.json and samples_*.jsonl per checkpoint there (as "
+                        "`lm_eval --output_path DIR --log_samples`), cached records too; results/lm_eval is "
+                        "git-ignored: never commit profit_gpqa_diamond samples")
     p.add_argument("--limit", type=_limit, default=None, help="score only the first N docs (or a fraction < 1)")
     p.add_argument("--seed", type=int, default=1234, help="sampling and few-shot seed, recorded")
     p.add_argument("--shard", default=None, metavar="i/N", help="run only work items whose key hash mod N is i")
@@ -142,7 +154,7 @@ def _main(argv: list[str]) -> int:
               "batch_size": args.batch_size, "health_timeout_s": args.health_timeout, **dict(args.engine_arg)}
     common = dict(sampling=args.sampling, seed=args.seed, limit=args.limit, shard=args.shard,
                   include_paths=args.include_path, max_gen_toks=args.max_gen_toks, repeats=args.repeats,
-                  apply_chat_template=not args.no_chat_template)
+                  apply_chat_template=not args.no_chat_template, base=args.base)
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     from harness.evaluate.api import evaluate, plan
     from harness.serve.server import ServerError
@@ -158,7 +170,7 @@ def _main(argv: list[str]) -> int:
         return 0
     try:
         records = evaluate(args.checkpoints, tasks, backend=args.backend, store=args.store, engine_kwargs=engine,
-                           port=args.port, **common)
+                           port=args.port, output_path=args.output_path, **common)
     except ServerError as e:
         print(f"profit eval: error: {e}", file=sys.stderr)
         return 2

@@ -7,6 +7,17 @@ from dataclasses import asdict, dataclass, field, fields
 from profit_core.errors import UserError
 
 MiB = 1 << 20
+# The LoRA ranks vLLM's max_lora_rank accepts (vllm.config.lora.MaxLoRARanks).
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def lora_rank_bound(rank: int) -> int:
+    """The smallest max_lora_rank vLLM accepts that covers an adapter of `rank`."""
+    for allowed in VLLM_LORA_RANKS:
+        if rank <= allowed:
+            return allowed
+    raise UserError(f"a LoRA adapter of rank {rank}: vLLM serves ranks up to {VLLM_LORA_RANKS[-1]}; evaluate it "
+                    "with --backend hf")
 
 
 @dataclass
@@ -38,6 +49,10 @@ class EngineSettings:
         default=8, metadata={"help": "parallel HTTP requests to vllm-server (the engine batches them)"}
     )
     health_timeout_s: float = field(default=300.0, metadata={"help": "how long vllm-server may take to get healthy"})
+    max_lora_rank: int | None = field(
+        default=None, metadata={"help": "set for an engine group holding LoRA adapters (from their ranks): the engine "
+                                        "starts with LoRA enabled, one adapter active at a time; None: LoRA off"}
+    )
     extra: dict = field(default_factory=dict, metadata={"help": "further vLLM engine arguments, passed unchanged"})
 
     @classmethod
@@ -96,4 +111,6 @@ class EngineSettings:
                 args[name] = getattr(self, name)
         if self.enforce_eager:
             args["enforce_eager"] = True
+        if self.max_lora_rank:
+            args.update(enable_lora=True, max_lora_rank=self.max_lora_rank, max_loras=1)
         return {**args, **self.extra}

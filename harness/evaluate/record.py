@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import __version__ as HARNESS_VERSION
+from harness.evaluate.lm_eval_output import kept_results, stored_sample_fields
 from harness.store import SCHEMA
 from profit_core.versions import versions
 
@@ -48,6 +49,22 @@ def portable_run(run: dict | None, root: Path) -> dict | None:
         if isinstance(value, str) and value and os.path.isabs(value):
             holder[keys[-1]] = relative(value, root)
     return run
+
+
+def portable_paths(value, root: Path):
+    """`value` with every string that is an absolute path on this machine made relative to `root` (lm-eval's
+    results name the model folder and each task's YAML file)."""
+    if isinstance(value, dict):
+        return {k: portable_paths(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable_paths(v, root) for v in value]
+    if isinstance(value, str) and value.startswith("/") and "\n" not in value and len(value) < 4096:
+        try:
+            if Path(value).exists():
+                return relative(value, root)
+        except OSError:
+            pass
+    return value
 
 
 def hardware() -> dict:
@@ -122,11 +139,15 @@ def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str
     if "truncated" not in metrics and (t := truncation(samples, sampling["max_gen_toks"])) is not None:
         metrics["truncated"] = t
     scores = [repeat_scores(task, s, metric, sampling["repeats"]) for s in samples]
+    model = {"path": relative(ckpt.path, store_root), "content_hash": ckpt.content_hash, "label": ckpt.label,
+             "run": portable_run(ckpt.run, store_root)}
+    if ckpt.base is not None:  # a LoRA adapter, scored on this base without a merged copy
+        model["base"] = {"path": relative(ckpt.base.path, store_root), "content_hash": ckpt.base.content_hash,
+                         "label": ckpt.base.label}
     record = {
         "schema": SCHEMA,
         "key": key,
-        "model": {"path": relative(ckpt.path, store_root), "content_hash": ckpt.content_hash, "label": ckpt.label,
-                  "run": portable_run(ckpt.run, store_root)},
+        "model": model,
         "task": {"name": name, "version": plain(info.version), "n_docs": len(task.eval_docs), "limit": limit,
                  "n_scored": len(samples)},
         "sampling": sampling,
@@ -142,11 +163,14 @@ def build(*, key: str, ckpt, task, info, sampling: dict, seed: int, backend: str
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "generated_tokens": generated_tokens,
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # lm-eval's own aggregated results, for `profit eval --output-path` (harness/evaluate/lm_eval_output.py).
+        "lm_eval": portable_paths(kept_results(results), store_root),
     }
     stored = [
         {"doc_id": int(s["doc_id"]), "prompt": plain(s["arguments"][0][0]), "target": plain(s["target"]),
          "responses": plain(_responses(s)), "filtered": plain(s["filtered_resps"]),
-         "scores": score, "metrics": {m: plain(s[m]) for m in s.get("metrics", []) if m in s}}
+         "scores": score, "metrics": {m: plain(s[m]) for m in s.get("metrics", []) if m in s},
+         **stored_sample_fields(s, _responses(s))}
         for s, score in zip(samples, scores)
     ]
     return record, stored
