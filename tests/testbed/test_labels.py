@@ -1,22 +1,26 @@
+import json
 import random
 
 import pytest
 
+from testbed.data import DATA_DIR, labels_path, sft_name
 from testbed.encode import UNSUPERVISED, encode
 from testbed.problems import sample_problem
 from testbed.render import CORE, NEUTRAL, TRIVIAL, Rendered, render
 from testbed.tokenizer import train_tokenizer
+from testbed.variants import VARIANTS
 from testbed.wording import STYLES, sample_wording
 from training.data.render import IGNORE_INDEX, ChatRenderer
 
 
 @pytest.fixture(scope="module")
 def corpus():
+    """Every wording style in both layouts (wording first, equation first)."""
     rng = random.Random(3)
     out = []
     for _ in range(400):
-        steps, style = rng.randint(1, 6), rng.choice(STYLES)
-        out.append(render(sample_problem(rng, steps), sample_wording(rng, steps, style)))
+        steps, style = rng.randint(1, 6), rng.choice(list(STYLES))
+        out.append(render(sample_problem(rng, steps), sample_wording(rng, steps, style), rng.random() < 0.5))
     return out
 
 
@@ -25,9 +29,21 @@ def renderer(corpus):
     return ChatRenderer.choose(train_tokenizer([r.question + "\n" + r.solution for r in corpus[:200]], 600))
 
 
-def test_every_supervised_token_has_exactly_one_label(renderer, corpus):
+def committed_sft_data(variant: str) -> list[Rendered]:
+    """A variant's SFT data as committed: the rows' answers with the labels file beside them."""
+    data = DATA_DIR / sft_name(variant)
+    labels = [json.loads(line)["char_labels"] for line in open(labels_path(data))]
+    rows = [json.loads(line)["messages"] for line in open(data)]
+    assert len(rows) == len(labels) == 400
+    return [Rendered(user["content"], answer["content"], chars, answer=0, steps=0)
+            for (user, answer), chars in zip(rows, labels)]
+
+
+def assert_exact_labels(renderer, refs):
+    """Each supervised token carries one label: core tokens are digits and operators, trivial ones words (no
+    digit), neutral ones separators and the end of the turn."""
     tok = renderer.tokenizer
-    for r in corpus:
+    for r in refs:
         e = encode(renderer, r)
         assert len(e.token_labels) == len(e.input_ids)
         supervised = [i for i, lab in enumerate(e.labels) if lab != IGNORE_INDEX]
@@ -42,7 +58,16 @@ def test_every_supervised_token_has_exactly_one_label(renderer, corpus):
             elif label == TRIVIAL:
                 assert text and not any(c.isdigit() for c in text), piece
             else:
-                assert label == NEUTRAL and text in ("", ".", "<|im_end|>"), piece
+                assert label == NEUTRAL and text in ("", ".", ",", "<|im_end|>"), piece
+
+
+def test_every_supervised_token_has_exactly_one_label(renderer, corpus):
+    assert_exact_labels(renderer, corpus)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_every_token_of_each_variants_sft_data_has_exactly_one_label(renderer, variant):
+    assert_exact_labels(renderer, committed_sft_data(variant))
 
 
 def test_core_and_trivial_both_present(renderer, corpus):

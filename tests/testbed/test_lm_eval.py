@@ -3,6 +3,7 @@ from pathlib import Path
 from tasks.profit_testbed.utils import extract_answer
 
 TASKS = Path(__file__).resolve().parents[2] / "tasks"
+TASK_NAMES = ("profit_testbed", "profit_testbed_retention", "profit_testbed_dev")
 
 
 def test_task_runs_through_lm_eval_and_scores_each_sample_by_its_last_integer(tiny_base):
@@ -12,7 +13,7 @@ def test_task_runs_through_lm_eval_and_scores_each_sample_by_its_last_integer(ti
     res = lm_eval.simple_evaluate(
         model="hf",
         model_args=f"pretrained={tiny_base},dtype=float32",
-        tasks=["profit_testbed", "profit_testbed_retention"],
+        tasks=list(TASK_NAMES),
         task_manager=TaskManager(include_path=str(TASKS)),
         limit=3,
         batch_size=3,
@@ -20,7 +21,7 @@ def test_task_runs_through_lm_eval_and_scores_each_sample_by_its_last_integer(ti
         apply_chat_template=True,
         log_samples=True,
     )
-    for task in ("profit_testbed", "profit_testbed_retention"):
+    for task in TASK_NAMES:
         samples = res["samples"][task]
         assert len(samples) == 3
         for s in samples:

@@ -36,9 +36,10 @@ def forbid_conversion(monkeypatch):
     monkeypatch.setattr(training.gguf, "convert", convert)
 
 
-def test_the_config_knows_both_builtins_and_no_other():
+def test_the_config_knows_the_builtins_and_no_other():
     assert smollm2_config().base_models[0].builtin == SMOLLM2
-    with pytest.raises(PipelineConfigError, match=f"unknown builtin 'smollm3' \\(known: testbed, {SMOLLM2}\\)"):
+    known = f"testbed, testbed-core-skill, {SMOLLM2}"
+    with pytest.raises(PipelineConfigError, match=f"unknown builtin 'smollm3' \\(known: {known}\\)"):
         PipelineConfig.from_dict({"base_models": [{"name": "x", "builtin": "smollm3"}],
                                   "methods": [{"objective": "sft"}]})
 
