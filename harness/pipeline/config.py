@@ -77,6 +77,8 @@ class EvalSettings:
     seed: int = _f(1234, "sampling seed recorded in the store.")
     include_base: bool = _f(True, "also score each untrained base model (the paper's Vanilla rows).")
     engine: dict = _f({}, "extra engine settings passed through (e.g. tensor_parallel_size, gpu_memory_utilization).")
+    output_path: str | None = _f(None, "also write lm-eval's own results and samples files there (profit eval "
+                                       "--output-path; results/lm_eval is git-ignored); None: only the store.")
 
 
 @dataclass
@@ -118,7 +120,8 @@ class PipelineConfig:
     slurm: SlurmSettings = field(default_factory=SlurmSettings, metadata={"help": "executor slurm: cluster settings."})
     token_analysis: bool = _f(
         False,
-        "testbed bases: write the store's token_analysis.json (the base's p of core vs trivial tokens, and what each "
+        "testbed bases, and bases whose runs train on rule-labelled data (a labels file beside it, e.g. "
+        "data/gsm8k): write the store's token_analysis.json (the base's p of core vs trivial tokens, and what each "
         "run's loss trained on; the runs are trained with token_log: true).",
     )
 
@@ -200,6 +203,9 @@ class PipelineConfig:
 
         if self.eval.sampling not in PRESETS:
             fail(f"`eval.sampling` must be one of {', '.join(PRESETS)}, got {self.eval.sampling!r}")
+        if self.eval.output_path is not None and (not isinstance(self.eval.output_path, str) or
+                                                  not self.eval.output_path):
+            fail(f"`eval.output_path` must be a folder path or null, got {self.eval.output_path!r}")
         for t in self.eval.tasks:
             if not t.name:
                 fail("every entry of `eval.tasks` needs a `name`")

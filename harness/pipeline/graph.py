@@ -1,6 +1,7 @@
 """A pipeline config as a graph of jobs (jobs.py): builtin bases -> trainings -> evaluation shards -> token
-analysis -> report, each job naming the jobs it needs. Listed in an order any executor may follow (every job after
-the jobs it needs; trainings seed by seed, so an evaluation shard of one seed can start while the next trains)."""
+analysis (testbed bases, and bases trained on rule-labelled data) -> report, each job naming the jobs it needs.
+Listed in an order any executor may follow (every job after the jobs it needs; trainings seed by seed, so an
+evaluation shard of one seed can start while the next trains)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,22 @@ def task_settings(cfg: PipelineConfig) -> dict[str, dict]:
 def _eval_spec(cfg: PipelineConfig, checkpoints: list[Path], shard: str | None = None) -> dict:
     return {"checkpoints": [str(c) for c in checkpoints], "tasks": [t.name for t in cfg.eval.tasks],
             "task_settings": task_settings(cfg), "sampling": cfg.eval.sampling, "backend": cfg.eval.backend,
-            "store": cfg.store, "seed": cfg.eval.seed, "engine": dict(cfg.eval.engine), "shard": shard}
+            "store": cfg.store, "seed": cfg.eval.seed, "engine": dict(cfg.eval.engine), "shard": shard,
+            "output_path": cfg.eval.output_path}
+
+
+def _rule_labelled(cfg: PipelineConfig, trainings: list[TrainJob], testbeds: dict) -> dict[str, str]:
+    """The other bases whose runs all train on data with rule labels beside it (a labels file naming a labeller
+    the token analysis knows, e.g. testbed/gsm8k_labels.py's): base name -> labeller."""
+    from testbed.analysis import rule_references
+    from testbed.kept import labeller
+
+    known, out = rule_references(), {}
+    for b in cfg.base_models:
+        found = {labeller(t.config.data) for t in trainings if t.base == b.name}
+        if b.name not in testbeds and len(found) == 1 and next(iter(found)) in known:
+            out[b.name] = found.pop()
+    return out
 
 
 def build_graph(cfg: PipelineConfig, bases: dict[str, Path], trainings: list[TrainJob],
@@ -59,10 +75,14 @@ def build_graph(cfg: PipelineConfig, bases: dict[str, Path], trainings: list[Tra
     jobs += evals
     report_needs = tuple(j.name for j in evals)
     testbeds = {b.name: str(bases[b.name]) for b in cfg.base_models if b.builtin == "testbed"}
-    if cfg.token_analysis and testbeds:
-        runs = [t for t in trainings if t.base in testbeds]
-        spec = {"store": cfg.store, "bases": testbeds, "runs": [str(t.out) for t in runs]}
-        needs = tuple(base_job[n] for n in testbeds) + tuple(train_job[t.name] for t in runs)
+    labelled = _rule_labelled(cfg, trainings, testbeds) if cfg.token_analysis else {}
+    analysed = {**testbeds, **{name: str(bases[name]) for name in labelled}}
+    if cfg.token_analysis and analysed:
+        runs = [t for t in trainings if t.base in analysed]
+        spec = {"store": cfg.store, "bases": analysed, "runs": [str(t.out) for t in runs]}
+        if labelled:
+            spec["sources"] = labelled
+        needs = tuple(base_job[n] for n in analysed if n in base_job) + tuple(train_job[t.name] for t in runs)
         jobs.append(Job("analysis", "analysis", spec, needs))
         report_needs += ("analysis",)
     if evals:  # a pipeline that scores nothing has nothing to report

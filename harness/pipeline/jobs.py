@@ -3,7 +3,8 @@
     base      build a builtin base model (pipeline/builtins.py)
     train     one (base, method, seed) training: `training.api.train`, or `profit train` under the config's launcher
     eval      one evaluation shard: `harness.evaluate.api.evaluate` over its checkpoints and every task
-    analysis  the testbed's token analysis (what each run's loss trained on), into the store
+    analysis  the token analysis of testbed bases and of bases trained on rule-labelled data (core vs trivial
+              token p; what each run's loss trained on), into the store
     report    `harness.report.api.build_report` from the store
 
 A job is plain data (JSON-able `spec`), so any executor can run it: a local worker process or a Slurm job
@@ -149,11 +150,23 @@ def _digest(obj) -> str:
 
 
 def _analysis_digest(spec: dict) -> str:
-    """What the token analysis is made from: the bases' builds and the runs' configs."""
+    """What the token analysis is made from: the bases' builds and the runs' configs; with rule-labelled data also
+    the reference sources, the labels files and the other bases' GGUF provenance."""
     from profit_core.formats import base_build, run_manifest
 
-    return _digest({"bases": {n: base_build.read(f) for n, f in spec["bases"].items()},
-                    "runs": [(run_manifest.read_or_none(run) or {}).get("config_hash") for run in spec["runs"]]})
+    inputs = {"bases": {n: base_build.read(f) for n, f in spec["bases"].items()},
+              "runs": [(run_manifest.read_or_none(run) or {}).get("config_hash") for run in spec["runs"]]}
+    if spec.get("sources"):
+        from profit_core.files import sha256_file
+        from testbed.data import labels_path
+        from training.gguf import read_provenance
+
+        data = {(run_manifest.read_or_none(run) or {}).get("data", {}).get("path") for run in spec["runs"]}
+        inputs.update(sources=spec["sources"],
+                      labels={d: sha256_file(labels_path(d)) for d in sorted(filter(None, data))
+                              if labels_path(d).is_file()},
+                      provenance={n: read_provenance(f) for n, f in spec["bases"].items() if n in spec["sources"]})
+    return _digest(inputs)
 
 
 def _report_digest(spec: dict) -> str:
@@ -175,7 +188,7 @@ def _mark(kind: str, spec: dict, digest: str) -> None:
 
 
 def _analysis(spec: dict) -> str:
-    """The testbed's token analysis, redone only when the bases or the runs changed (the store keeps the digest)."""
+    """The token analysis, redone only when the bases, the runs or the labels changed (the store keeps the digest)."""
     from harness.store import Store
     from testbed import analysis
 
@@ -183,7 +196,8 @@ def _analysis(spec: dict) -> str:
         return {"line": "token analysis unchanged"}
     digest = _analysis_digest(spec)
     bases = {name: Path(folder) for name, folder in spec["bases"].items()}
-    Store(spec["store"]).put_token_analysis(analysis(bases, [Path(run) for run in spec["runs"]]))
+    runs = [Path(run) for run in spec["runs"]]
+    Store(spec["store"]).put_token_analysis(analysis(bases, runs, sources=spec.get("sources")))
     _mark("analysis", spec, digest)
     return {"line": f"token analysis of {len(bases)} base(s) and {len(spec['runs'])} run(s)"}
 
