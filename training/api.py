@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 from pathlib import Path
@@ -129,7 +130,15 @@ def tensorboard_callback(cfg: TrainConfig, out: Path):
         from torch.utils.tensorboard import SummaryWriter
     except ImportError:
         from tensorboardX import SummaryWriter
-    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=cfg.logging_dir or str(out / "tensorboard")))
+
+    class NoNaN(TensorBoardCallback):
+        # A mean over no tokens (p of masked tokens when nothing is masked) is NaN in train_log.jsonl; as a scalar
+        # it would only draw a gap, after a writer warning at every step.
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logs = {k: v for k, v in (logs or {}).items() if not (isinstance(v, float) and math.isnan(v))}
+            return super().on_log(args, state, control, logs=logs, **kwargs)
+
+    return NoNaN(tb_writer=SummaryWriter(log_dir=cfg.logging_dir or str(out / "tensorboard")))
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True,
