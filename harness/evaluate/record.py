@@ -31,9 +31,26 @@ def plain(value):
     return value
 
 
+def _caches() -> list[tuple[str, Path]]:
+    """Folders that live in a user's home, outside any project: named, never spelled out."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    from testbed import cache_root
+
+    return [("$PROFIT_CACHE", cache_root()), ("$HF_HUB_CACHE", Path(HF_HUB_CACHE))]
+
+
 def relative(path: str | Path, root: Path) -> str:
-    """`path` relative to `root` (the store), in POSIX form: what a record may hold of a machine's folders."""
-    return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
+    """What a record may hold of a machine's folders, in POSIX form: a path inside the project's cache (the builtin
+    bases) or the Hugging Face cache as `$PROFIT_CACHE/...` / `$HF_HUB_CACHE/...` (a relative path to a home folder
+    would carry the user's name), any other path relative to `root` (the store)."""
+    resolved = Path(path).resolve()
+    for name, cache in _caches():
+        cache = cache.resolve()
+        if resolved == cache or cache in resolved.parents:
+            inside = resolved.relative_to(cache).as_posix()
+            return name if inside == "." else f"{name}/{inside}"
+    return Path(os.path.relpath(resolved, root.resolve())).as_posix()
 
 
 def portable_run(run: dict | None, root: Path) -> dict | None:

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from profit_core import names
+from training.config import NOT_HASHED
 
 # Display order of objectives within one base model; unknown objectives follow, by name.
 _OBJECTIVE_ORDER = ("base", "sft", "dft", "entropy", "quantile", "profit")
 _STRATEGY_ORDER = ("higher", "lower", "middle", "random")
 NONE = "–"  # shown for a field that does not apply
-# Training-config fields that never set runs apart: the seed is pooled over; the rest name folders, cadences and
-# logs, or are the base model itself (a row's `base`) and the method (its objective).
-_NOT_A_SETTING = {"seed", "output_dir", "model", "base_model_name", "objective", "logging_steps", "save_steps",
-                  "save_total_limit", "keep_checkpoints", "preset", "token_log"}
+# Training-config fields that never set runs apart: the seed is pooled over; the fields that change nothing in the
+# weights (folders, cadences, logs: training.config.NOT_HASHED); the base model itself (a row's `base`) and the
+# method (its objective).
+_NOT_A_SETTING = {"seed", "model", "base_model_name", "objective", *NOT_HASHED}
 
 
 @dataclass(frozen=True)

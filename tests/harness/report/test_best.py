@@ -39,3 +39,16 @@ def test_without_the_held_out_task_there_is_no_best_table(tmp_path):
     record(store, task="profit_testbed", scores=ones(5, 10), run=swept("b", "sft", 1, 1e-4))
     report = build_report(store, tmp_path / "out", plots=False, select_on="profit_testbed_dev")
     assert "select_on profit_testbed_dev: no record of that task, so no best-setting table" in report.notes
+
+
+def test_folders_and_logs_that_differ_per_seed_never_split_a_row(tmp_path):
+    """A pipeline gives each run its own output and TensorBoard folder: the seeds still pool into one row."""
+    store = tmp_path / "store"
+    for seed in (1, 2, 3):
+        r = swept("b", "sft", seed, 1e-4)
+        r["config"].update(output_dir=f"runs/b/sft/seed{seed}", logging_dir=f"runs/tensorboard/b/sft/seed{seed}",
+                           report_to="tensorboard", save_steps=25 * seed)
+        record(store, task="profit_testbed", scores=ones(5, 10), run=r, model_path=f"/ckpt/b-sft-{seed}")
+    build_report(store, tmp_path / "out", plots=False)
+    md = (tmp_path / "out" / "leaderboard.md").read_text(encoding="utf-8")
+    assert md.count("| b | SFT |") == 1 and "| b | SFT | – | – | 3 |" in md
