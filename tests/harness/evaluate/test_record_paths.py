@@ -12,9 +12,8 @@ def test_a_builtin_base_in_the_cache_is_named_not_spelled_out(tmp_path, monkeypa
     assert relative(cache / "base-abc", store) == "$PROFIT_CACHE/base-abc"
     assert relative(cache, store) == "$PROFIT_CACHE"
     assert relative(tmp_path / "project" / "runs" / "x", store) == "../../runs/x"
-    run = portable_run({"config": {"model": str(cache / "base-abc"), "data": str(tmp_path / "project" / "d.jsonl")},
-                        "base_model": str(cache / "base-abc"), "data": {"path": str(tmp_path / "project" / "d.jsonl")}},
-                       store)
+    base, data = str(cache / "base-abc"), str(tmp_path / "project" / "d.jsonl")
+    run = portable_run({"config": {"model": base, "data": data}, "base_model": base, "data": {"path": data}}, store)
     text = str(run)
     assert "someone" not in text and str(tmp_path) not in text
 
