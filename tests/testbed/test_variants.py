@@ -88,7 +88,9 @@ def test_the_decisive_token_after_step_3_is_core_only_in_core_skill(tiny_base):
         refs = references(spec(variant), "test")[:8]
         found = continuation(model, tokenizer, refs, design.equation_first)
         assert found["labels"] == {label: 8} and found["n"] == 8 and found["step"] == 3
-        assert 0 < found["p_token"] <= 1 and 0 < found["p_continue"] <= 1
+        if variant != "shift-strong":  # its opener is a new word, outside the pretraining openers summed
+            # p(continue) sums p over every token that opens a next step, the decisive token among them.
+            assert 0 < found["p_token"] <= found["p_continue"] + 1e-6
     with pytest.raises(ValueError, match="more than 5 steps"):
         continuation(model, tokenizer, refs, False, step=5)
 
