@@ -32,7 +32,7 @@ REPORTERS = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb",)
 # paper_spec §2: the authors' run.sh (LLaMA-Factory defaults where it sets nothing).
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {
-        "objective": {"objective": "profit", "strategy": "higher", "tau": 0.1, "normalization": "global"},
+        "objective": {"objective": "profit", "strategy": "higher", "tau": 0.1},  # normalization: global, its default
         "learning_rate": 1e-5,
         "lr_scheduler": "cosine",
         "warmup_ratio": 0.1,

@@ -45,12 +45,14 @@ class ObjectiveConfig:
         default=0.8, metadata={"help": "quantile: fraction of supervised tokens kept (highest p), in (0, 1]."}
     )
     normalization: str = field(
-        default="global",
+        default="",
         metadata={
             "help": "global: sum over kept tokens / all supervised tokens of the global batch (across gradient "
-            "accumulation and ranks; the authors' code). kept: / kept tokens of each micro-batch, averaged over "
-            "micro-batches (the authors' eval-mode fallback). sequence: per-sequence mean over its supervised "
-            "tokens, then the mean over the sequences of the global batch (the paper's Eq. 5)."
+            "accumulation and ranks; the ProFit authors' code). kept: / kept tokens of each micro-batch, averaged "
+            "over micro-batches (the 80/20 entropy code's token-mean over the selected tokens). sequence: "
+            "per-sequence mean over its supervised tokens, then the mean over the sequences of the global batch "
+            "(the paper's Eq. 5). Empty: the objective's own convention, kept for entropy and global for the "
+            "others (docs/objectives.md, 'Which normalisation')."
         },
     )
 
@@ -62,6 +64,8 @@ class ObjectiveConfig:
             fail(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
         if self.strategy not in STRATEGIES:
             fail(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
+        if not self.normalization:
+            object.__setattr__(self, "normalization", names.default_normalization(self.objective))
         if self.normalization not in NORMALIZATIONS:
             fail(f"unknown normalization {self.normalization!r}; choose one of {', '.join(NORMALIZATIONS)}")
         for name in ("tau", "tau_high"):
