@@ -41,6 +41,7 @@ _SPECS = [
     TaskSpec("profit_gsm8k_cot_zeroshot", "GSM8K (0-shot)", "acc,none", 8192, 8),
     TaskSpec("profit_testbed", "Testbed", "acc,none", 96, 1),
     TaskSpec("profit_testbed_retention", "Retention", "acc,none", 96, 1),
+    TaskSpec("profit_testbed_dev", "Testbed dev", "acc,none", 96, 1),
 ]
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in _SPECS}
 PAPER5 = [spec.name for spec in _SPECS if spec.in_paper]

@@ -186,9 +186,10 @@ class _Page:
             self.by_label.setdefault(bench.label, bench)
 
     def columns(self, head: list[str], benches: list[Benchmark] | None = None) -> list[Benchmark | None]:
-        """The benchmark of each column: `benches` after the five row columns, else found by header label."""
-        if benches is not None:
-            return [None] * 5 + list(benches) + [None] * (len(head) - 5 - len(benches))
+        """The benchmark of each column: `benches` after the row columns, else found by header label."""
+        if benches:
+            lead = head.index(benches[0].label)
+            return [None] * lead + list(benches) + [None] * (len(head) - lead - len(benches))
         return [self.by_label.get(h.removesuffix(" (selection)")) for h in head]
 
     # -- tables --------------------------------------------------------------------------------------------------

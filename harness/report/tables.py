@@ -40,9 +40,19 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{100.0 * x:.4f}"
 
 
+def with_settings(table: Table) -> bool:
+    """Whether rows of a base differ in training settings (rows.py's `variant`): then a Setting column names them."""
+    return any(row.key.variant for row in table.rows)
+
+
 def headers(table: Table, benches: list, with_avg: bool) -> list[str]:
-    return ["Base model", "Method", "Strategy", "τ", "Seeds", *(b.label for b in benches),
-            *([table.avg_label, "Δ vs SFT"] if with_avg else [])]
+    return ["Base model", "Method", "Strategy", "τ", *(["Setting"] if with_settings(table) else []), "Seeds",
+            *(b.label for b in benches), *([table.avg_label, "Δ vs SFT"] if with_avg else [])]
+
+
+def _text_columns(head: list[str]) -> list[bool]:
+    """Left-aligned columns: the method's identity (and the setting); numbers right."""
+    return [i < 4 or h == "Setting" for i, h in enumerate(head)]
 
 
 def csv_fields(table: Table) -> list[str]:
@@ -60,7 +70,8 @@ MARKERS = {1: " ▲", -1: " ▼"}
 def _ours(table: Table, benches: list, with_avg: bool, significant: dict) -> list[DisplayRow]:
     out = []
     for row in table.rows:
-        texts = [row.key.base, row.key.method, row.key.strategy_text, row.key.tau_text, str(row.seeds)]
+        texts = [row.key.base, row.key.method, row.key.strategy_text, row.key.tau_text,
+                 *([row.key.variant or NONE] if with_settings(table) else []), str(row.seeds)]
         texts += [cell_text(row.cells.get(b.task), marker=MARKERS.get(significant.get((row.key, b.task)), ""))
                   for b in benches]
         if with_avg:
@@ -89,7 +100,7 @@ def _reported(table: Table, base: str, rows: list[ReportedRow]) -> list[DisplayR
     for r in rows:
         mean = float(r.avg)
         delta = None if (r is sft or sft is None) else mean - float(sft.avg)
-        texts = [base, f"{r.method} (reported)", NONE, NONE, NONE]
+        texts = [base, f"{r.method} (reported)", NONE, NONE, *([NONE] if with_settings(table) else []), NONE]
         texts += [r.scores[b.id] if b.in_paper else NONE for b in table.main]
         if table.paper_avg:
             texts += [r.avg, NONE if delta is None else f"{delta + 0.0:+.2f}"]
@@ -153,7 +164,7 @@ def best_section(table: Table, best: list, held_out: str, significant: dict) -> 
 
 
 def _md_table(head: list[str], rows: list[DisplayRow]) -> list[str]:
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([":--"] * 4 + ["--:"] * (len(head) - 4)) + "|"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(":--" if t else "--:" for t in _text_columns(head)) + "|"]
     for row in rows:
         texts = [t.replace("|", "\\|") for t in row.texts]  # a name with a pipe must not split the cell
         lines.append("| " + " | ".join(texts) + " |")
@@ -201,7 +212,7 @@ def latex_escape(text: str) -> str:
 
 
 def _latex_tabular(head: list[str], rows: list[DisplayRow]) -> list[str]:
-    lines = [r"\begin{tabular}{llll" + "r" * (len(head) - 4) + "}", r"\toprule",
+    lines = [r"\begin{tabular}{" + "".join("l" if t else "r" for t in _text_columns(head)) + "}", r"\toprule",
              " & ".join(latex_escape(h) for h in head) + r" \\", r"\midrule"]
     previous = None
     for row in rows:

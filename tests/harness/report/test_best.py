@@ -26,8 +26,12 @@ def test_the_setting_is_chosen_on_the_held_out_task_not_on_the_test(tmp_path):
     assert "| b | SFT | – | – | learning_rate=0.0003 | 2 | 2 | 70.0 ± 0.0 [70.0–70.0] | 60.0 ± 0.0 [60.0–60.0] |" in md
     assert "| b | ProFit | higher | 0.1 | learning_rate=0.0001 | 2 | 2 | 80.0 ± 0.0 [80.0–80.0] | " in md
     assert "Each method at its own best setting, chosen on " in md
-    # The main table still shows every setting, each compared with SFT at the same setting.
+    # The main table still shows every setting, each compared with SFT at the same setting, and names it.
     assert md.count("| b | ProFit | higher | 0.1 |") == 3
+    assert md.startswith("| Base model | Method | Strategy | τ | Setting | Seeds |")
+    assert "| b | SFT | – | – | learning_rate=0.0001 | 2 | " in md and "| b | SFT | – | – | learning_rate=0.0003 | 2 | " in md
+    tex = (tmp_path / "out" / "leaderboard.tex").read_text(encoding="utf-8")
+    assert r"\begin{tabular}{lllllrrr}" in tex and "learning\\_rate=0.0001" in tex
     sig = (tmp_path / "out" / "significance.csv").read_text(encoding="utf-8").splitlines()
     best = [line for line in sig if line.startswith("each at its best on profit_testbed_dev")]
     assert len(best) == 1 and ",learning_rate=0.0001,learning_rate=0.0003,Testbed,profit_testbed," in best[0]
