@@ -12,7 +12,8 @@ five tasks about 25 s). The tests cut further, so each path is still taken at le
 - table1-llama: Llama-3.1 under FSDP2 with its first method, scored on all five tasks with the paper-llama preset;
 - tau-sweep: all 19 methods (SFT and higher/lower at 9 thresholds), 2-step trainings in the pipeline's workers,
   scored on GSM8K, so the report draws its threshold plots.
-The default suite runs the table1-llama cut; `-m slow` runs the other cuts and the full rehearsals.
+The default suite runs the three cuts (about 3, 5 and 3 minutes on a 2-core machine); `-m slow` runs the full
+rehearsals.
 """
 
 from __future__ import annotations
@@ -88,14 +89,8 @@ def rehearse_and_check(config: Path, cuts: Cuts, tmp_path: Path) -> tuple[Pipeli
     return small, summary, seconds
 
 
-# The default suite rehearses table1-llama (an FSDP2 launcher through harness.pipeline.cpu_fsdp, about 3 minutes);
-# the other two cost about 5 and 3 minutes more and are `slow`.
-DEFAULT_REHEARSAL = "table1-llama"
-
-
 @pytest.mark.vllm
-@pytest.mark.parametrize("config", [p if p.stem == DEFAULT_REHEARSAL else pytest.param(p, marks=pytest.mark.slow)
-                                    for p in PAPER], ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", PAPER, ids=lambda p: p.stem)
 def test_every_paper_config_rehearses_on_cpu(config, tmp_path, in_repo, capfd):
     small, summary, _ = rehearse_and_check(config, CUTS[config.stem], tmp_path)
     output = capfd.readouterr()
