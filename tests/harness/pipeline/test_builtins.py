@@ -10,7 +10,8 @@ import training.gguf
 from harness.pipeline import builtins
 from harness.pipeline.builtins import BUILTINS
 from harness.pipeline.config import PipelineConfig, PipelineConfigError
-from harness.pipeline.plan import base_folders
+from harness.pipeline.graph import build_graph
+from harness.pipeline.plan import base_folders, training_jobs
 from harness.pipeline.run import describe
 from profit_core.files import sha256_file, write_json
 from profit_core.model_folder import check_model_folder
@@ -73,6 +74,19 @@ def test_the_dry_run_lists_the_builtin_and_builds_nothing(write_config, cache):
     lines = describe(PipelineConfig.from_yaml(write_config(base_models=[{"name": "smol", "builtin": SMOLLM2}])))
     assert any("base" in line and "smol" in line for line in lines[1:])
     assert not cache.exists()
+
+
+@pytest.mark.parametrize("builtin", ["testbed", "testbed-core-skill"])
+def test_every_testbed_base_gets_the_token_analysis(builtin, tmp_path):
+    """Each testbed base (the default and a variant's own) has exact labels, so its runs are analysed."""
+    cfg = PipelineConfig.from_dict({"base_models": [{"name": "b", "builtin": builtin}], "token_analysis": True,
+                                    "methods": [{"objective": "sft"}], "seeds": [0], "runs_dir": str(tmp_path),
+                                    "store": str(tmp_path / "store"), "eval": {"tasks": [{"name": "profit_testbed"}]},
+                                    "train": {"data": "tasks/profit_testbed/data/sft_train.jsonl"}})
+    bases = {"b": tmp_path / "base"}
+    jobs = {job.name: job for job in build_graph(cfg, bases, training_jobs(cfg, bases))}
+    assert jobs["analysis"].spec["bases"] == {"b": str(tmp_path / "base")}
+    assert jobs["analysis"].needs == ("base b", "train b/sft/seed0") and "analysis" in jobs["report"].needs
 
 
 @pytest.mark.slow
