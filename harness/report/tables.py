@@ -68,10 +68,10 @@ MARKERS = {1: " ▲", -1: " ▼"}
 
 
 def _ours(table: Table, benches: list, with_avg: bool, significant: dict) -> list[DisplayRow]:
-    out = []
+    out, settings = [], with_settings(table)
     for row in table.rows:
         texts = [row.key.base, row.key.method, row.key.strategy_text, row.key.tau_text,
-                 *([row.key.variant or NONE] if with_settings(table) else []), str(row.seeds)]
+                 *([row.key.variant or NONE] if settings else []), str(row.seeds)]
         texts += [cell_text(row.cells.get(b.task), marker=MARKERS.get(significant.get((row.key, b.task)), ""))
                   for b in benches]
         if with_avg:
@@ -96,11 +96,11 @@ def _ours(table: Table, benches: list, with_avg: bool, significant: dict) -> lis
 def _reported(table: Table, base: str, rows: list[ReportedRow]) -> list[DisplayRow]:
     """The paper's rows for a base, in the main table's columns (the paper's five, and its Avg when ours has it)."""
     sft = next((r for r in rows if r.objective == "sft"), None)
-    out = []
+    out, setting = [], [NONE] if with_settings(table) else []
     for r in rows:
         mean = float(r.avg)
         delta = None if (r is sft or sft is None) else mean - float(sft.avg)
-        texts = [base, f"{r.method} (reported)", NONE, NONE, *([NONE] if with_settings(table) else []), NONE]
+        texts = [base, f"{r.method} (reported)", NONE, NONE, *setting, NONE]
         texts += [r.scores[b.id] if b.in_paper else NONE for b in table.main]
         if table.paper_avg:
             texts += [r.avg, NONE if delta is None else f"{delta + 0.0:+.2f}"]
