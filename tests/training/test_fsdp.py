@@ -285,7 +285,9 @@ def test_profit_train_under_accelerate_fsdp2_matches_one_process(quick_config, t
            str(ROOT / "configs" / "accelerate" / "fsdp2-cpu.yaml"), "--main_process_port", str(free_port()),
            str(tmp_path / "shim.py"), "--config", str(tmp_path / "run.yaml")]
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+    # A crashed rank's own lines first: the other rank's broadcast error would otherwise fill the message.
+    crashed = [line for line in done.stderr.splitlines() if line.startswith("[rank1]")]
+    assert done.returncode == 0, "\n".join(crashed[-40:]) + "\n" + done.stderr[-2000:]
 
     probes = [json.loads(line) for line in probe.read_text().splitlines()]
     assert probes == [{"fsdp": True, "model": "FSDPQwen3ForCausalLM", "head": "DTensor"}] * 2  # sharded, 2 ranks
