@@ -126,11 +126,6 @@ def tensorboard_callback(cfg: TrainConfig, out: Path):
     `tensorboard --logdir` finds it beside the run's other logs (a pipeline puts all its runs under one folder)."""
     from transformers.integrations import TensorBoardCallback
 
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        from tensorboardX import SummaryWriter
-
     class NoNaN(TensorBoardCallback):
         # A mean over no tokens (p of masked tokens when nothing is masked) is NaN in train_log.jsonl; as a scalar
         # it would only draw a gap, after a writer warning at every step.
@@ -138,7 +133,11 @@ def tensorboard_callback(cfg: TrainConfig, out: Path):
             logs = {k: v for k, v in (logs or {}).items() if not (isinstance(v, float) and math.isnan(v))}
             return super().on_log(args, state, control, logs=logs, **kwargs)
 
-    return NoNaN(tb_writer=SummaryWriter(log_dir=cfg.logging_dir or str(out / "tensorboard")))
+    callback = NoNaN()
+    # Its writer opens on the main process only, at the first step: a writer made here would open on every rank,
+    # each writing its own copy of the curves (and racing to create the folder).
+    callback.logging_dir = cfg.logging_dir or str(out / "tensorboard")
+    return callback
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True,

@@ -50,3 +50,22 @@ def test_an_unknown_or_missing_reporter_fails_at_start(quick_config, tmp_path):
     with pytest.raises(ConfigError, match="trackio needs the package trackio"):
         train(quick_config(report_to="trackio"))
     assert not (tmp_path / "run").exists()
+
+
+def test_only_the_main_process_writes_tensorboard(quick_config, tmp_path):
+    # Every rank builds the callbacks; a writer opened by each would duplicate the curves and race to make the folder.
+    from transformers import TrainerState, TrainingArguments
+
+    from training.api import tensorboard_callback
+
+    config = quick_config(report_to="tensorboard")
+    callback = tensorboard_callback(config, tmp_path / "run")
+    args = TrainingArguments(output_dir=str(tmp_path / "run"), report_to="none", use_cpu=True)
+    other = TrainerState(is_world_process_zero=False)
+    callback.on_train_begin(args, other, None)
+    callback.on_log(args, other, None, logs={"loss": 1.0})
+    assert not (tmp_path / "run").exists()
+    main = TrainerState(is_world_process_zero=True, global_step=1)
+    callback.on_log(args, main, None, logs={"loss": 1.0})
+    callback.on_train_end(args, main, None)
+    assert scalars(tmp_path / "run" / "tensorboard") == {"train/loss": [1.0]}
