@@ -118,6 +118,7 @@ def test_every_paper_config_rehearses_on_cpu(config, tmp_path, in_repo, capfd):
 
 @pytest.mark.slow
 @pytest.mark.vllm
+@pytest.mark.timeout(3600)  # tens of minutes (above): the suite's 15-minute limit cut table1's short
 @pytest.mark.parametrize("config", PAPER, ids=lambda p: p.stem)
 def test_full_rehearsal(config, tmp_path, in_repo):
     """What `profit pipeline CONFIG --rehearse` runs: every training through its launcher, all five tasks."""
