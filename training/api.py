@@ -127,17 +127,20 @@ def tensorboard_callback(cfg: TrainConfig, out: Path):
     from transformers.integrations import TensorBoardCallback
 
     class NoNaN(TensorBoardCallback):
+        def __init__(self, logging_dir: str):
+            # The folder, not a writer: transformers opens the writer at train start on the main process only. A
+            # writer made here would open on every rank, each writing its own copy of the curves (and racing to
+            # create the folder).
+            super().__init__()
+            self.logging_dir = logging_dir
+
         # A mean over no tokens (p of masked tokens when nothing is masked) is NaN in train_log.jsonl; as a scalar
         # it would only draw a gap, after a writer warning at every step.
         def on_log(self, args, state, control, logs=None, **kwargs):
             logs = {k: v for k, v in (logs or {}).items() if not (isinstance(v, float) and math.isnan(v))}
             return super().on_log(args, state, control, logs=logs, **kwargs)
 
-    callback = NoNaN()
-    # Its writer opens on the main process only, at the first step: a writer made here would open on every rank,
-    # each writing its own copy of the curves (and racing to create the folder).
-    callback.logging_dir = cfg.logging_dir or str(out / "tensorboard")
-    return callback
+    return NoNaN(cfg.logging_dir or str(out / "tensorboard"))
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None, progress: bool = True,
