@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from profit_core.files import default_mode, sha256_text
@@ -39,7 +40,7 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
     trainer.accelerator.wait_for_everyone()  # no rank removes the folder that rank 0 gathers the weights into
     model = trainer.accelerator.unwrap_model(trainer.model)
     if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:
-        # Sharded weights: let Trainer gather them into one folder, then reload them unsharded to save below.
+        # Sharded weights: let Trainer gather them into one folder; rank 0 rewrites its files below.
         trainer.save_model(str(staging / "gathered"))
     if not trainer.is_world_process_zero():
         return
@@ -53,8 +54,8 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
         for item in (staging / "gathered").iterdir():
             shutil.move(str(item), staging / item.name)
         shutil.rmtree(staging / "gathered")
-        if dtype is not None:
-            cast_weights(staging, dtype)  # FSDP gathers the fp32 master weights, DeepSpeed 16-bit ones
+        # FSDP gathers the fp32 master weights (DeepSpeed 16-bit ones), and a tied parameter once under each name.
+        rewrite_weights(staging, dtype, tied=getattr(model, "all_tied_weights_keys", None))
     else:
         shutil.rmtree(staging / "gathered", ignore_errors=True)
         if dtype is not None and (cfg.finetuning == "full" or cfg.merge_lora):  # not an adapter-only folder
@@ -86,20 +87,30 @@ def base_dtype(model_folder: str | Path) -> torch.dtype | None:
     return dtype if isinstance(dtype, torch.dtype) and dtype.is_floating_point else None
 
 
-def cast_weights(folder: Path, dtype: torch.dtype) -> None:
-    """Rewrite a saved model's safetensors files with their floating tensors in `dtype`, and config.json's dtype."""
+def rewrite_weights(folder: Path, dtype: torch.dtype | None, tied: dict[str, str] | None = None) -> None:
+    """Rewrite a saved model's safetensors files as save_pretrained writes them: floating tensors in `dtype` (and
+    config.json's dtype; None keeps both), and without the tied copies in `tied` (copy -> the key it repeats; a copy
+    is left out only where the key it repeats is saved, as save_pretrained does and vLLM expects)."""
+    files = sorted(folder.glob("*.safetensors"))
+    keys = set()
+    for path in files:
+        with safe_open(str(path), "pt") as f:
+            keys.update(f.keys())
+    drop = {copy for copy, source in (tied or {}).items() if source in keys}
     sizes = 0
-    for path in sorted(folder.glob("*.safetensors")):
-        tensors = {k: v.to(dtype) if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    for path in files:
+        tensors = {k: v.to(dtype) if dtype is not None and v.is_floating_point() else v
+                   for k, v in load_file(str(path)).items() if k not in drop}
         save_file(tensors, str(path), metadata={"format": "pt"})
         sizes += sum(t.numel() * t.element_size() for t in tensors.values())
     index = folder / "model.safetensors.index.json"
-    if index.is_file():  # its total_size counts the bytes of the weights
+    if index.is_file():  # its total_size counts the bytes of the weights, its weight_map names every key
         values = json.loads(index.read_text())
         values.setdefault("metadata", {})["total_size"] = sizes
+        values["weight_map"] = {k: f for k, f in values.get("weight_map", {}).items() if k not in drop}
         index.write_text(json.dumps(values, indent=2))
     config_path = folder / "config.json"
-    if config_path.is_file():
+    if dtype is not None and config_path.is_file():
         config = json.loads(config_path.read_text())
         config.pop("torch_dtype", None)
         config["dtype"] = str(dtype).removeprefix("torch.")

@@ -28,6 +28,17 @@ def build_model():
     return _make_tiny_model().build
 
 
+@pytest.fixture(scope="session")
+def bf16_base(build_model, tmp_path_factory) -> Path:
+    """The tiny model with its weights stored in bf16 (config.json dtype bfloat16), as the paper's Qwen3 bases are."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    folder = build_model(tmp_path_factory.mktemp("bf16") / "tiny-bf16")
+    AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).save_pretrained(folder)
+    return folder
+
+
 @pytest.fixture
 def quick_config(tiny_model, tmp_path):
     """A TrainConfig for a few CPU steps on the ShareGPT example; keyword arguments override fields."""

@@ -5,23 +5,22 @@ import json
 import pytest
 import torch
 from safetensors import safe_open
+from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM
 
 import training.model
 from training.api import train
-from training.checkpoint import base_dtype, cast_weights
+from training.checkpoint import base_dtype, rewrite_weights
+
+
+def saved_keys(folder) -> set[str]:
+    with safe_open(str(folder / "model.safetensors"), "pt") as f:
+        return set(f.keys())
 
 
 def saved_dtypes(folder) -> set[torch.dtype]:
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
         return {f.get_tensor(k).dtype for k in f.keys()}
-
-
-@pytest.fixture(scope="module")
-def bf16_base(build_model, tmp_path_factory):
-    folder = build_model(tmp_path_factory.mktemp("bf16") / "tiny-bf16")
-    AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).save_pretrained(folder)
-    return folder
 
 
 # precision -> (dtype of the trained parameters, dtype the linear layers compute in)
@@ -63,12 +62,24 @@ def test_checkpoints_are_saved_in_the_base_models_dtype(quick_config, tiny_model
     assert AutoModelForCausalLM.from_pretrained(out, dtype="auto").dtype == saved
 
 
-def test_gathered_weights_are_cast_in_their_files(build_model, tmp_path):
+def test_gathered_weights_are_rewritten_as_save_pretrained_writes_them(build_model, tmp_path):
     folder = build_model(tmp_path / "fp32")
-    before = AutoModelForCausalLM.from_pretrained(folder).state_dict()
-    cast_weights(folder, torch.bfloat16)
+    before = AutoModelForCausalLM.from_pretrained(folder)
+    assert before.all_tied_weights_keys == {"lm_head.weight": "model.embed_tokens.weight"}
+    # What FSDP's full state dict holds: the tied parameter gathered once under each of its names.
+    gathered = {k: v.clone() for k, v in before.state_dict().items()}
+    assert "lm_head.weight" in gathered and not saved_keys(folder) >= {"lm_head.weight"}
+    save_file(gathered, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+    rewrite_weights(folder, torch.bfloat16, tied=before.all_tied_weights_keys)
     assert saved_dtypes(folder) == {torch.bfloat16}
+    assert saved_keys(folder) == set(gathered) - {"lm_head.weight"}
     assert json.loads((folder / "config.json").read_text())["dtype"] == "bfloat16"
     after = AutoModelForCausalLM.from_pretrained(folder, dtype="auto")
     assert after.dtype == torch.bfloat16
-    assert all(torch.equal(v.to(torch.bfloat16), after.state_dict()[k]) for k, v in before.items())
+    assert all(torch.equal(v.to(torch.bfloat16), after.state_dict()[k]) for k, v in gathered.items())
+
+    # A copy is left out only where what it repeats is saved: here the embeddings are missing, so it stays.
+    save_file({"lm_head.weight": gathered["lm_head.weight"]}, str(folder / "model.safetensors"))
+    rewrite_weights(folder, None, tied=before.all_tied_weights_keys)
+    assert saved_keys(folder) == {"lm_head.weight"} and saved_dtypes(folder) == {torch.float32}
