@@ -14,7 +14,7 @@ taken, on small inputs:
   checkpointing and objectives are the config's;
 - launchers run 2 CPU processes: `accelerate launch ... --num_processes 2 --main_process_port 0` with the same
   config file (the DDP config then runs gloo DDP; `--cpu` would run a single process), plus the
-  harness.pipeline.cpu_fsdp wrapper after an FSDP config (accelerate enables FSDP on accelerators only);
+  training.cpu_fsdp wrapper after an FSDP config (accelerate enables FSDP on accelerators only);
   `torchrun --standalone --nproc_per_node 2`;
 - evaluation: 1 question per task, at most 16 new tokens; sampling preset and repeats as configured; engine
   settings as configured but the GPU-only ones (tensor/data parallelism, gpu_memory_utilization, device cuda);
@@ -62,7 +62,7 @@ DROPPED_FIELDS = {"_name_or_path", "transformers_version", "architectures", "mod
                   "pad_token_id", "id2label", "label2id", *TINY}
 BUILDER_VERSION = 1
 GPU_ONLY_ENGINE = ("tensor_parallel_size", "data_parallel_size", "gpu_memory_utilization")
-FSDP_WRAPPER = "harness.pipeline.cpu_fsdp"
+FSDP_WRAPPER = "training.cpu_fsdp"
 MARKER = "rehearsal_base.json"
 
 

@@ -15,8 +15,9 @@
   layer once, and the run trains what one process trains (up to the two mixed-precision schemes' rounding).
 
 accelerate 1.15 runs FSDP only on accelerators: on CPU it silently falls back to DDP (AcceleratorState takes the
-FSDP branch for GPU-like distributed types only). The end-to-end test therefore launches through a shim (written
-below) that gives accelerate's state the FSDP plugin it built from the config; everything else is the real path.
+FSDP branch for GPU-like distributed types only). The end-to-end tests therefore launch `profit train` with
+training/cpu_fsdp.py's patch, which gives accelerate's state the FSDP plugin it built from the config, as a
+rehearsal does; everything else is the real path.
 """
 
 import json
@@ -227,34 +228,17 @@ def test_fsdp2_mixed_precision_keeps_the_loss_in_float32(fsdp_results):
 # ---- end to end: `profit train` under accelerate launch -------------------------------------------------------------
 
 SHIM = """\
-# accelerate runs FSDP only on accelerators and falls back to DDP on CPU; give its state the FSDP plugin it built
-# from the launch config (ACCELERATE_USE_FSDP=true) so the run shards over gloo, then run `profit train`.
-import sys
+# training.cpu_fsdp's patch (FSDP on CPU), plus the test's probe: was the model really sharded?
+import json, os, sys  # noqa: E401
 
-from accelerate.state import AcceleratorState
-from accelerate.utils import DistributedType
+from training.cpu_fsdp import enable_fsdp_on_cpu
+from training.trainer import ProfitTrainer
 
-_init = AcceleratorState.__init__
-
-
-def init(self, *args, fsdp_plugin=None, **kwargs):
-    _init(self, *args, fsdp_plugin=fsdp_plugin, **kwargs)
-    plugin = fsdp_plugin or getattr(self, "fsdp_plugin", None)  # each new AcceleratorState() resets the type
-    if plugin is not None and self.distributed_type == DistributedType.MULTI_CPU:
-        self.distributed_type = DistributedType.FSDP
-        self.fsdp_plugin = plugin
-
-
-AcceleratorState.__init__ = init
-
-import json, os  # noqa: E402, E401
-
-from training.trainer import ProfitTrainer  # noqa: E402
-
+enable_fsdp_on_cpu()
 _compute_loss = ProfitTrainer.compute_loss
 
 
-def compute_loss(self, model, inputs, *args, **kwargs):  # the test's probe: was the model really sharded?
+def compute_loss(self, model, inputs, *args, **kwargs):
     if not getattr(self, "_probed", False):
         self._probed = True
         weight = model.get_output_embeddings().weight

@@ -8,7 +8,7 @@ tasks: tens of minutes on a 2-core machine (a launched 2-step training costs abo
 five tasks about 25 s). The tests cut further, so each path is still taken at least once:
 - table1: every base (Qwen3 tied under DDP, Qwen3 tied and untied and OLMo-2 under FSDP2) with its first method,
   each through its own launcher rewritten for 2 CPU processes (DDP: accelerate's gloo data parallelism; FSDP2: the
-  harness.pipeline.cpu_fsdp wrapper, as tests/training/test_fsdp.py), scored on GSM8K;
+  training.cpu_fsdp wrapper, as tests/training/test_fsdp.py), scored on GSM8K;
 - table1-llama: Llama-3.1 under FSDP2 with its first method, scored on all five tasks with the paper-llama preset;
 - tau-sweep: all 19 methods (SFT and higher/lower at 9 thresholds), 2-step trainings in the pipeline's workers,
   scored on GSM8K, so the report draws its threshold plots.
@@ -101,7 +101,7 @@ def test_every_paper_config_rehearses_on_cpu(config, tmp_path, in_repo, capfd):
         run_dir = Path(small.runs_dir) / base.name / small.methods_expanded()[0].folder / "seed42"
         manifest = json.loads((run_dir / "profit_run.json").read_text())
         if "fsdp2.yaml" in launcher:
-            assert launcher.endswith("--num_processes 2 --main_process_port 0 -m harness.pipeline.cpu_fsdp")
+            assert launcher.endswith("--num_processes 2 --main_process_port 0 -m training.cpu_fsdp")
             assert f"Saving model to {run_dir}/checkpoints" in logs  # accelerate's FSDP state save
         elif "ddp.yaml" in launcher:
             assert launcher.endswith("--num_processes 2 --main_process_port 0")
@@ -135,7 +135,7 @@ def test_full_rehearsal(config, tmp_path, in_repo):
          "accelerate launch --config_file configs/accelerate/ddp.yaml --num_processes 2 --main_process_port 0"),
         ("accelerate launch --config_file configs/accelerate/fsdp2.yaml --num_processes=8 --main_process_port 29501",
          "accelerate launch --config_file configs/accelerate/fsdp2.yaml --num_processes 2 --main_process_port 0 "
-         "-m harness.pipeline.cpu_fsdp"),
+         "-m training.cpu_fsdp"),
         ("torchrun --nproc_per_node 8 --nnodes 1", "torchrun --standalone --nproc_per_node 2"),
         ("python -m torch.distributed.run --nproc-per-node=8",
          "python -m torch.distributed.run --standalone --nproc_per_node 2"),
@@ -178,7 +178,7 @@ def test_rehearsal_rewrites_only_what_the_cpu_needs(in_repo, tmp_path):
     for folder in (small.runs_dir, small.store, small.report_dir):
         assert Path(folder).is_relative_to(tmp_path / "r")
     assert small.launcher_for("qwen3-0.6b-base").startswith("accelerate launch --config_file configs/accelerate/ddp")
-    assert small.launcher_for("qwen3-14b-base").endswith("-m harness.pipeline.cpu_fsdp")
+    assert small.launcher_for("qwen3-14b-base").endswith("-m training.cpu_fsdp")
 
 
 def test_a_rehearsal_never_writes_into_the_real_folders(in_repo, tmp_path):

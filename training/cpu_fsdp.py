@@ -1,4 +1,4 @@
-"""`python -m harness.pipeline.cpu_fsdp -m MODULE ARGS...`: run MODULE (normally `training.cli`) with FSDP on CPU.
+"""`python -m training.cpu_fsdp -m MODULE ARGS...`: run MODULE (normally `training.cli`) with FSDP on CPU.
 
 accelerate 1.15 enables FSDP on accelerators only: launched on CPU with an FSDP config (ACCELERATE_USE_FSDP=true), it
 builds the FSDP plugin and then runs plain data parallelism (`profit train` warns). This wrapper gives accelerate's
@@ -7,7 +7,7 @@ layers, [final norm, embeddings, lm_head], the root), then runs MODULE as `pytho
 mechanism tests/training/test_fsdp.py uses for `profit train` under configs/accelerate/fsdp2-cpu.yaml; a rehearsal
 (`profit pipeline CONFIG --rehearse`, harness/pipeline/rehearse.py) puts it after an FSDP launcher:
 
-    accelerate launch --config_file configs/accelerate/fsdp2.yaml --num_processes 2 -m harness.pipeline.cpu_fsdp \\
+    accelerate launch --config_file configs/accelerate/fsdp2.yaml --num_processes 2 -m training.cpu_fsdp \\
         -m training.cli --config run.yaml
 
 On a machine with GPUs it changes nothing (accelerate takes its FSDP branch itself).
@@ -41,7 +41,7 @@ def enable_fsdp_on_cpu() -> None:
 
 def main(argv: list[str]) -> None:
     if len(argv) < 2 or argv[0] != "-m":
-        sys.exit("usage: python -m harness.pipeline.cpu_fsdp -m MODULE [ARGS...]")
+        sys.exit("usage: python -m training.cpu_fsdp -m MODULE [ARGS...]")
     module, args = argv[1], argv[2:]
     enable_fsdp_on_cpu()
     sys.argv = [module, *args]
