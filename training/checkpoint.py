@@ -55,7 +55,7 @@ def save_model(trainer, tokenizer, template: str, cfg: TrainConfig, out: Path) -
             shutil.move(str(item), staging / item.name)
         shutil.rmtree(staging / "gathered")
         # FSDP gathers the fp32 master weights (DeepSpeed 16-bit ones), and a tied parameter once under each name.
-        rewrite_weights(staging, dtype, tied=getattr(model, "all_tied_weights_keys", None))
+        rewrite_weights(staging, dtype, tied=model.all_tied_weights_keys)
     else:
         shutil.rmtree(staging / "gathered", ignore_errors=True)
         if dtype is not None and (cfg.finetuning == "full" or cfg.merge_lora):  # not an adapter-only folder
